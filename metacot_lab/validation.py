@@ -39,7 +39,9 @@ def check_int_range(
     try:
         low, high = value
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a pair (low, high) within [{lo}, {hi}], got {value!r}")
+        raise ValueError(
+            f"{name} must be a pair (low, high) within [{lo}, {hi}], got {value!r}"
+        ) from None
     check_int(f"{name}[0]", low, lo, hi)
     check_int(f"{name}[1]", high, lo, hi)
     if low > high:

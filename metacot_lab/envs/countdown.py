@@ -125,7 +125,9 @@ class Countdown:
         """Replace the two chosen numbers by their combination (appended at the end)."""
         i, j, op = action
         if not (0 <= i < j < len(state)):
-            raise ValueError(f"action positions must satisfy 0 <= i < j < {len(state)}, got {action}")
+            raise ValueError(
+                f"action positions must satisfy 0 <= i < j < {len(state)}, got {action}"
+            )
         result = combine(state[i], state[j], op)
         if result is None:
             raise ValueError(f"action op must be one of {list(OPS)} and exact, got {action}")

@@ -165,9 +165,8 @@ class Maze:
             row = []
             for x in range(self.n):
                 c = (x, y)
-                row.append(
-                    "S" if c == self.start else "G" if c == self.goal else "#" if c in self.walls else "."
-                )
+                mark = "S" if c == self.start else "G" if c == self.goal else None
+                row.append(mark or ("#" if c in self.walls else "."))
             rows.append("".join(row))
         return rows
 
@@ -263,7 +262,7 @@ class MazeConfig:
         check_float("wall_ratio[0]", lo, 0.3, 0.5)
         check_float("wall_ratio[1]", hi, lo, 0.5)
         if self.min_plan_length is not None:
-            check_int("min_plan_length", self.min_plan_length, 1, 2 * self.n - 2 + self.n * self.n // 2)
+            check_int("min_plan_length", self.min_plan_length, 1, self.n * self.n - 1)
 
     @property
     def plan_length_floor(self) -> int:
