@@ -13,6 +13,7 @@ in the state and an operator from :data:`OPS`.
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from collections.abc import Callable, Sequence
@@ -27,6 +28,8 @@ OPS: tuple[str, ...] = ("+", "*", "-", "/")
 
 MAX_NUMBER = 10_000
 MAX_TARGET = 1_000_000
+MAX_VALUE = MAX_NUMBER**6
+"""No legal step on at most six numbers <= MAX_NUMBER can produce a larger number."""
 CountdownState = tuple[int, ...]
 CountdownAction = tuple[int, int, str]
 
@@ -123,14 +126,17 @@ class Countdown:
 
     def step(self, state: CountdownState, action: CountdownAction) -> CountdownState:
         """Replace the two chosen numbers by their combination (appended at the end)."""
+        if isinstance(action, str | bytes) or not isinstance(action, Sequence) or len(action) != 3:
+            raise ValueError(f"action must be a triple (i, j, op), got {action!r}")
         i, j, op = action
-        if not (0 <= i < j < len(state)):
+        if not (_is_int(i) and _is_int(j) and 0 <= i < j < len(state)):
             raise ValueError(
-                f"action positions must satisfy 0 <= i < j < {len(state)}, got {action}"
+                f"action positions must satisfy 0 <= i < j < {len(state)}, got {action!r}"
             )
+        check_choice("action op", op, OPS)
         result = combine(state[i], state[j], op)
         if result is None:
-            raise ValueError(f"action op must be one of {list(OPS)} and exact, got {action}")
+            raise ValueError(f"action op '/' needs an exact division, got {action!r}")
         return (*state[:i], *state[i + 1 : j], *state[j + 1 :], result)
 
     def is_goal(self, state: CountdownState) -> bool:
@@ -186,10 +192,13 @@ class Countdown:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Countdown:
         """Inverse of :meth:`to_dict`."""
-        return cls(tuple(d["numbers"]), d["target"], d.get("heuristic_name", "sum"))
+        if not isinstance(d, dict) or "numbers" not in d or "target" not in d:
+            raise ValueError(f"countdown dict must have 'numbers' and 'target', got {d!r}")
+        return cls(d["numbers"], d["target"], d.get("heuristic_name", "sum"))
 
 
-_STEP_RE = re.compile(r"^\s*(\d{1,12})\s*([-+*/])\s*(\d{1,12})\s*=\s*(\d{1,12})\s*$")
+_NUM = rf"([0-9]{{1,{len(str(MAX_VALUE))}}})"  # ASCII digits, enough for any legal value
+_STEP_RE = re.compile(rf"^\s*{_NUM}\s*([-+*/])\s*{_NUM}\s*=\s*{_NUM}\s*$")
 
 
 def parse_step(text: str) -> Step | None:
@@ -221,11 +230,11 @@ def _coerce_steps(answer: Any) -> list[Step] | None:
             step = parse_step(item)
         elif isinstance(item, Sequence) and len(item) in (3, 4):
             a, op, b = item[0], item[1], item[2]
-            if not (_is_int(a) and _is_int(b) and op in OPS):
+            if not (_is_value(a) and _is_value(b) and isinstance(op, str) and op in OPS):
                 return None
             result = combine(a, b, op)
             if len(item) == 4:
-                if not _is_int(item[3]):
+                if not _is_value(item[3]):
                     return None
                 result = item[3]
             step = None if result is None else Step(a, op, b, result)
@@ -239,6 +248,11 @@ def _coerce_steps(answer: Any) -> list[Step] | None:
 
 def _is_int(x: Any) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _is_value(x: Any) -> bool:
+    """An int that a legal step could use or produce (bounds the work on huge inputs)."""
+    return _is_int(x) and 0 <= x <= MAX_VALUE
 
 
 def apply_steps(numbers: Sequence[int], steps: Sequence[Step]) -> list[int] | None:
@@ -303,12 +317,14 @@ GAME_OF_24 = CountdownConfig(
 def heldout_targets(config: CountdownConfig) -> frozenset[int]:
     """The fixed set of held-out targets of ``config``'s target range (independent of seeds)."""
     lo, hi = config.target_range
-    k = round(config.heldout_target_fraction * (hi - lo + 1))
+    k = math.floor(config.heldout_target_fraction * (hi - lo + 1) + 1e-9)  # SoS: len // 10
     rng = random.Random(f"metacot-heldout-targets:{lo}:{hi}")
     return frozenset(rng.sample(range(lo, hi + 1), k))
 
 
-def sample_solvable(rng: random.Random, config: CountdownConfig) -> Countdown:
+def sample_solvable(
+    rng: random.Random, config: CountdownConfig, max_tries: int = 50_000
+) -> Countdown:
     """One solvable problem: draw numbers, combine them at random, keep in-range targets.
 
     Building the target forwards from a random legal solution guarantees solvability
@@ -316,7 +332,7 @@ def sample_solvable(rng: random.Random, config: CountdownConfig) -> Countdown:
     """
     lo, hi = config.number_range
     tlo, thi = config.target_range
-    while True:
+    for _ in range(max_tries):
         numbers = tuple(rng.randint(lo, hi) for _ in range(config.num_numbers))
         for _ in range(8):
             pool = list(numbers)
@@ -331,6 +347,10 @@ def sample_solvable(rng: random.Random, config: CountdownConfig) -> Countdown:
                 pool.append(rng.choice(choices))
             if tlo <= pool[0] <= thi:
                 return Countdown(numbers, pool[0])
+    raise ValueError(
+        f"target_range={config.target_range} is (almost) never reached from "
+        f"{config.num_numbers} numbers in number_range={config.number_range}; widen the ranges"
+    )
 
 
 def generate_countdown(

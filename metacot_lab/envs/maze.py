@@ -8,9 +8,10 @@ is a cell; an action is one of ``"U" "D" "L" "R"``; every move costs 1.
 
 from __future__ import annotations
 
+import math
 import random
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, ClassVar, NamedTuple
@@ -22,6 +23,8 @@ Cell = tuple[int, int]
 MOVES: dict[str, Cell] = {"U": (0, -1), "D": (0, 1), "L": (-1, 0), "R": (1, 0)}
 """Actions and their (dx, dy), in the fixed order successors are generated."""
 MIN_N, MAX_N = 2, 64
+WALL_RATIO: tuple[float, float] = (0.3, 0.5)
+"""Allowed wall ratios (Searchformer)."""
 
 
 class PlanVerdict(NamedTuple):
@@ -48,9 +51,9 @@ class Maze:
 
     def __post_init__(self) -> None:
         check_int("n", self.n, MIN_N, MAX_N)
-        walls = frozenset(tuple(c) for c in self.walls)
-        for c in walls:
-            self._check_cell("walls[i]", c)
+        if isinstance(self.walls, str | bytes) or not isinstance(self.walls, Iterable):
+            raise ValueError(f"walls must be a collection of (x, y) cells, got {self.walls!r}")
+        walls = frozenset(self._check_cell("walls[i]", c) for c in self.walls)
         object.__setattr__(self, "walls", walls)
         for name in ("start", "goal"):
             cell = self._check_cell(name, getattr(self, name))
@@ -181,27 +184,33 @@ class Maze:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Maze:
         """Inverse of :meth:`to_dict`."""
+        if not isinstance(d, dict) or "grid" not in d:
+            raise ValueError(f"maze dict must have a 'grid', got {d!r}")
         return cls.from_grid(d["grid"])
 
     @classmethod
     def from_grid(cls, rows: Sequence[str]) -> Maze:
         """Build from rows of ``# . S G`` characters (exactly one ``S`` and one ``G``)."""
+        if isinstance(rows, str | bytes) or not isinstance(rows, Sequence):
+            raise ValueError(f"grid must be a sequence of row strings, got {rows!r}")
         n = len(rows)
-        walls, start, goal = set(), None, None
+        walls: set[Cell] = set()
+        marks: dict[str, list[Cell]] = {"S": [], "G": []}
         for y, row in enumerate(rows):
-            if len(row) != n:
-                raise ValueError(f"grid rows must all have length n={n}, row {y} has {len(row)}")
+            if not isinstance(row, str) or len(row) != n:
+                raise ValueError(f"grid rows must be strings of length n={n}, row {y} is {row!r}")
             for x, ch in enumerate(row):
                 check_choice(f"grid[{y}][{x}]", ch, "#.SG")
                 if ch == "#":
                     walls.add((x, y))
-                elif ch == "S":
-                    start = (x, y)
-                elif ch == "G":
-                    goal = (x, y)
-        if start is None or goal is None:
-            raise ValueError("grid must contain one start 'S' and one goal 'G'")
-        return cls(n, frozenset(walls), start, goal)
+                elif ch in marks:
+                    marks[ch].append((x, y))
+        if len(marks["S"]) != 1 or len(marks["G"]) != 1:
+            raise ValueError(
+                f"grid must contain exactly one start 'S' and one goal 'G', got "
+                f"{len(marks['S'])} and {len(marks['G'])}"
+            )
+        return cls(n, frozenset(walls), marks["S"][0], marks["G"][0])
 
 
 def verify_plan(maze: Maze, plan: Any) -> PlanVerdict:
@@ -248,35 +257,49 @@ class MazeConfig:
     """How mazes are generated (defaults follow Searchformer)."""
 
     n: int = 10
-    wall_ratio: tuple[float, float] = (0.3, 0.5)  # ratio drawn uniformly per maze, as Searchformer
+    wall_ratio: tuple[float, float] | float = (0.3, 0.5)  # drawn per maze; a number fixes it
     min_plan_length: int | None = None  # None means n: optimal plans are at least n moves
 
     def __post_init__(self) -> None:
         check_int("n", self.n, MIN_N, MAX_N)
+        ratio = self.wall_ratio
+        if isinstance(ratio, int | float) and not isinstance(ratio, bool):
+            ratio = (check_float("wall_ratio", ratio, *WALL_RATIO), ratio)  # one fixed ratio
         try:
-            lo, hi = self.wall_ratio
+            lo, hi = ratio
         except (TypeError, ValueError):
             raise ValueError(
-                f"wall_ratio must be a pair (low, high) within [0.3, 0.5], got {self.wall_ratio!r}"
+                f"wall_ratio must be a number or a pair (low, high) within {list(WALL_RATIO)}, "
+                f"got {self.wall_ratio!r}"
             ) from None
-        check_float("wall_ratio[0]", lo, 0.3, 0.5)
-        check_float("wall_ratio[1]", hi, lo, 0.5)
-        if self.min_plan_length is not None:
-            check_int("min_plan_length", self.min_plan_length, 1, self.n * self.n - 1)
+        lo = check_float("wall_ratio[0]", lo, *WALL_RATIO)
+        hi = check_float("wall_ratio[1]", hi, lo, WALL_RATIO[1])
+        object.__setattr__(self, "wall_ratio", (lo, hi))
+        longest = self.n * self.n - self.wall_count_range[0] - 1  # open cells visited once
+        check_int("min_plan_length (n when None)", self.plan_length_floor, 1, longest)
 
     @property
     def plan_length_floor(self) -> int:
         """The minimum optimal plan length a generated maze must have."""
         return self.n if self.min_plan_length is None else self.min_plan_length
 
+    @property
+    def wall_count_range(self) -> tuple[int, int]:
+        """Fewest and most wall cells: ``wall_ratio * n * n`` rounded, kept within 30-50%."""
+        cells = self.n * self.n
+        fewest = math.ceil(WALL_RATIO[0] * cells - 1e-9)
+        most = math.floor(WALL_RATIO[1] * cells + 1e-9)
+        lo, hi = (min(max(round(r * cells), fewest), most) for r in self.wall_ratio)
+        return lo, hi
+
 
 def sample_maze(rng: random.Random, config: MazeConfig, max_tries: int = 10_000) -> Maze:
     """One maze: random walls, a random open start, a goal at least the floor away."""
     n, cells = config.n, config.n * config.n
     floor = config.plan_length_floor
-    lo, hi = config.wall_ratio
+    fewest, most = config.wall_count_range
     for _ in range(max_tries):
-        n_walls = round(rng.uniform(lo, hi) * cells)
+        n_walls = rng.randint(fewest, most)  # a whole number of walls, ratio in [0.3, 0.5]
         wall_idx = set(rng.sample(range(cells), n_walls))
         free = [i for i in range(cells) if i not in wall_idx]
         start = rng.choice(free)
