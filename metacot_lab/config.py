@@ -6,17 +6,19 @@ import os
 import random
 from pathlib import Path
 
+from .validation import check_choice, check_int
+
 QUICK: bool = os.environ.get("METACOT_QUICK", "0").strip().lower() in {"1", "true", "yes"}
 """True when ``METACOT_QUICK`` is set: notebooks and scripts shrink sizes and steps only."""
 
 REPO_ROOT: Path = Path(__file__).resolve().parent.parent
 DATA_DIR: Path = REPO_ROOT / "data"
+MAX_SEED = 2**64 - 1  # the largest seed torch.manual_seed accepts
 
 
 def seed_everything(seed: int) -> None:
     """Seed Python's ``random``, NumPy and PyTorch (when installed) with ``seed``."""
-    if not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    check_int("seed", seed, 0, MAX_SEED)
     random.seed(seed)
     os.environ["PYTHONHASHSEED"] = str(seed)
     try:
@@ -35,11 +37,8 @@ def seed_everything(seed: int) -> None:
 
 def get_device(prefer: str | None = None) -> str:
     """Return ``"cuda"`` or ``"mps"`` when present, else ``"cpu"``; ``prefer`` forces one."""
-    allowed = {"cpu", "cuda", "mps"}
     if prefer is not None:
-        if prefer not in allowed:
-            raise ValueError(f"prefer must be one of {sorted(allowed)}, got {prefer!r}")
-        return prefer
+        return check_choice("prefer", prefer, ("cpu", "cuda", "mps"))
     try:
         import torch
     except ImportError:

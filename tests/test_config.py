@@ -1,0 +1,81 @@
+"""Run-wide settings: QUICK from the environment, seeding, device choice."""
+
+from __future__ import annotations
+
+import importlib
+import random
+
+import pytest
+import torch
+
+from metacot_lab import config
+
+
+@pytest.fixture
+def reload_config(monkeypatch):
+    """Reload ``config`` under a given ``METACOT_QUICK``; restore the real module afterwards."""
+
+    def load(value: str | None):
+        if value is None:
+            monkeypatch.delenv("METACOT_QUICK", raising=False)
+        else:
+            monkeypatch.setenv("METACOT_QUICK", value)
+        return importlib.reload(config)
+
+    yield load
+    monkeypatch.undo()
+    importlib.reload(config)
+
+
+@pytest.mark.parametrize("value", ["1", "true", "TRUE", "yes", " Yes ", "True"])
+def test_quick_is_on(reload_config, value):
+    assert reload_config(value).QUICK is True
+
+
+@pytest.mark.parametrize("value", [None, "", "0", "false", "no", "off", "2", "quick"])
+def test_quick_is_off(reload_config, value):
+    assert reload_config(value).QUICK is False
+
+
+def _draw():
+    return random.random(), torch.rand(3).tolist(), torch.randint(0, 1000, (4,)).tolist()
+
+
+def test_seed_everything_is_deterministic():
+    config.seed_everything(123)
+    first = _draw()
+    config.seed_everything(123)
+    assert _draw() == first
+    config.seed_everything(124)
+    assert _draw() != first
+
+
+def test_seed_everything_accepts_the_largest_torch_seed():
+    config.seed_everything(config.MAX_SEED)
+    config.seed_everything(0)
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "3", None, True, 2**64])
+def test_seed_everything_rejects_bad_seeds(seed):
+    with pytest.raises(ValueError, match="seed"):
+        config.seed_everything(seed)
+
+
+def test_get_device_is_cpu_without_an_accelerator():
+    expected = "cuda" if torch.cuda.is_available() else None
+    mps = getattr(torch.backends, "mps", None)
+    if expected is None and mps is not None and mps.is_available():
+        expected = "mps"
+    assert config.get_device() == (expected or "cpu")
+    assert config.get_device("cpu") == "cpu"
+
+
+@pytest.mark.parametrize("prefer", ["tpu", "CPU", "", 0, []])
+def test_get_device_rejects_unknown_prefer(prefer):
+    with pytest.raises(ValueError, match="prefer"):
+        config.get_device(prefer)
+
+
+def test_paths_point_into_the_repository():
+    assert (config.REPO_ROOT / "metacot_lab" / "config.py").is_file()
+    assert config.DATA_DIR.parent == config.REPO_ROOT
