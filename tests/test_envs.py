@@ -241,6 +241,9 @@ def test_apply_steps_and_parsers():
     assert apply_steps((4, 9, 3), [Step(9, "-", 4, 5)]) == [3, 5]
     assert apply_steps((4, 9, 3), [Step(9, "-", 4, 6)]) is None  # miscomputed
     assert apply_steps((4, 9, 3), [Step(9, "-", 5, 4)]) is None  # 5 not available
+    assert apply_steps((3, 9), [Step(3, "-", 9, -6)]) is None  # negative result
+    assert apply_steps((2, 7), [Step(7, "/", 2, 3)]) is None  # inexact division
+    assert apply_steps((3, 9), [Step(3, "/", 9, 0)]) is None  # 3/9 is not 0
     assert parse_step("12 * 3 = 36") == Step(12, "*", 3, 36)
     assert parse_step("12 * -3 = -36") is None
     assert parse_steps("1+1=2,, ;") == [Step(1, "+", 1, 2)]
