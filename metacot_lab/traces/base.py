@@ -11,17 +11,28 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from ..search.tree import SearchTree
+from ..validation import check_choice
 
 
 @dataclass(frozen=True)
 class TraceStep:
     """One step read from a trace: an event ``kind`` (as in the SearchTree event log)
-    about ``state``, with the action that led there and any value the format writes."""
+    about ``state``, with the action that led there and any value the format writes.
+
+    Fields a format does not write stay ``None``. ``pos`` (the character offset of the
+    step in the text) is not part of equality, so parsed steps compare equal to the
+    steps a format expects from a tree (:meth:`TraceFormat.expected_steps`).
+    """
 
     kind: str
-    state: Any = None
-    action: Any = None
+    state: Any = None  # Countdown: numbers as written; maze: (x, y)
+    action: Any = None  # Countdown: a Step "a op b = r"; maze: a move letter
     value: float | None = None
+    g: float | None = None  # cost from the start the step states (Searchformer cG)
+    h: float | None = None  # heuristic the step states (Searchformer cH)
+    path: tuple[Any, ...] | None = None  # actions from the root the step restates (SoS)
+    target: Any = None  # what a verification step compares against (the target, goal)
+    pos: int | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -71,3 +82,31 @@ class TraceFormat(Protocol):
 
     def parse(self, text: str) -> ParsedTrace:
         """Read a trace (with or without its prompt); never raises."""
+
+    def expected_steps(self, tree: SearchTree) -> list[TraceStep]:
+        """The steps :meth:`parse` reads back from ``linearize(tree)``."""
+
+
+class FormatBase:
+    """Shared plumbing: ``linearize`` and the check that a problem suits the format."""
+
+    name: str = ""
+    envs: tuple[str, ...] = ()
+
+    def check_problem(self, problem: Any) -> None:
+        """Raise ``ValueError`` unless ``problem`` is of a kind this format writes."""
+        check_choice(f"problem kind for format {self.name!r}", getattr(problem, "kind", None),
+                     self.envs)
+
+    def prompt(self, problem: Any) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def completion(self, tree: SearchTree) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def linearize(self, tree: SearchTree) -> str:
+        """``prompt(tree.problem) + completion(tree)``."""
+        return self.prompt(tree.problem) + self.completion(tree)
+
+    def __repr__(self) -> str:
+        return f"<trace format {self.name!r} for {', '.join(self.envs)}>"
