@@ -140,8 +140,7 @@ class SosFormat(FormatBase):
         if not isinstance(text, str):
             return fail(parsed, "trace must be text", 0)
         steps = parsed.steps
-        visited_ids: set[str] = set()  # nodes whose state line was read, by id ...
-        visited_paths: set[tuple[Step, ...]] = set()  # ... and by operations
+        visited: set[tuple[str | None, tuple[Step, ...]]] = set()  # (node id, operations)
         moving: str | None = None  # the id of a "Moving to Node" awaiting its state line
         focus_path: tuple[Step, ...] = ()
         for pos, line in iter_lines(text):
@@ -158,11 +157,10 @@ class SosFormat(FormatBase):
                 if not steps:  # the root (a later "Moving to Node #0" returns to it)
                     parsed.problem = _problem(state, target) if not path else None
                     moving = "0"
-                seen = moving in visited_ids if moving is not None else path in visited_paths
-                if moving is not None:
-                    visited_ids.add(moving)
-                visited_paths.add(path)
-                kind = "backtrack" if seen else "expand"
+                # a node is its id and its operations: the published BFS gives several
+                # leaves one id, and equal numbers give several nodes the same operations
+                kind = "backtrack" if (moving, path) in visited else "expand"
+                visited.add((moving, path))
                 steps.append(TraceStep(kind, state, path=path, target=target, pos=pos))
                 focus_path, moving = path, None
             elif m := _EXPLORING.fullmatch(line):

@@ -1,0 +1,372 @@
+"""Compact Meta-CoT: our own trace format, short enough for small models and contexts.
+
+One line per step of the search; numbers are plain decimals set apart by spaces or
+punctuation (never glued to a word), so a vocabulary of digits, a few operators and a dozen
+words covers every trace. Every verification restates what it compares. Countdown::
+
+    target 47 nums 42 61 66        the prompt
+    66-42=24 -> 61 24              explore: a step and the numbers it leaves
+    at                             expand the node just explored (else: at 61 24)
+    61-24=37 != 47                 explore a last step and verify it: not the target
+    61+24=85 != 47
+    back 42 61 66                  backtrack, restating the numbers returned to
+    61-42=19 -> 66 19
+    at
+    66-19=47 == 47 goal            verify: the target is reached
+
+Mazes (cells are ``x,y``; ``g`` moves from the start, ``h`` the Manhattan distance to the
+goal, which is 0 exactly at the goal)::
+
+    maze 5 start 0,0 goal 2,2 walls 1,0 1,1
+    0,1 g 1 h 3                    explore a cell
+    at                             expand it (else: at 0,1)
+    0,2 g 2 h 2
+    3,1 dead                       a cell with no unexplored open neighbour
+    back 0,1                       backtrack
+    2,2 g 4 h 0 goal               the goal
+
+What a tree's events become: ``generate`` an explore line (followed on the same line by the
+node's ``goal``/``dead_end`` verdict when that is the next event); ``expand`` an ``at`` line
+(the root's first expansion is the prompt itself); ``backtrack`` a ``back`` line, left out
+when the search is already at that node (DFS returning from a leaf it only explored);
+``goal`` and ``dead_end`` a verdict. Countdown writes only the dead ends it can state as a
+comparison (a last number that is not the target); ``prune``, ``close``, ``select`` and
+``backup`` write nothing. The final answer is the path to the goal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from ..envs.countdown import Countdown
+from ..envs.maze import Maze
+from ..search.tree import SearchTree
+from .base import FormatBase, ParsedTrace, TraceStep
+from .common import NUM, STEP, fail, iter_lines, node_step, step_from_match
+
+_NUMS = rf"{NUM}(?: {NUM})*"
+_CELL = r"(\d{1,3}),(\d{1,3})"
+_COST = r"\d{1,9}(?:\.\d{1,6})?"
+
+CD_PROMPT = re.compile(rf"target ({NUM}) nums ({_NUMS})")
+CD_EXPLORE = re.compile(rf"{STEP}(?: -> ({_NUMS})| != ({NUM})| == ({NUM}) goal)?")
+CD_VERDICT = re.compile(rf"({NUM}) (?:!= ({NUM})|== ({NUM}) goal)")
+CD_AT = re.compile(rf"(at|back)(?: ({_NUMS}))?")
+MZ_PROMPT = re.compile(
+    rf"maze (\d{{1,2}}) start {_CELL} goal {_CELL} walls((?: \d{{1,3}},\d{{1,3}})*)"
+)
+MZ_EXPLORE = re.compile(rf"{_CELL} g ({_COST}) h ({_COST})( goal)?")
+MZ_VERDICT = re.compile(rf"{_CELL} (goal|dead)")
+MZ_AT = re.compile(rf"(at|back)(?: {_CELL})?")
+_WALL = re.compile(r"(\d{1,3}),(\d{1,3})")
+
+
+def cost_text(value: float) -> str:
+    """A cost as written: an integer when integral, else at most 6 decimals."""
+    return str(int(value)) if float(value).is_integer() else f"{value:.6f}".rstrip("0")
+
+
+def nums_text(state: Any) -> str:
+    """Countdown numbers as written: ``"61 24"``."""
+    return " ".join(str(x) for x in state)
+
+
+def cell_text(cell: Any) -> str:
+    """A maze cell as written: ``"3,4"``."""
+    return f"{cell[0]},{cell[1]}"
+
+
+def state_text(kind: str, state: Any) -> str:
+    """A state as the compact formats write it."""
+    return nums_text(state) if kind == "countdown" else cell_text(state)
+
+
+def compact_prompt(problem: Any) -> str:
+    """The prompt of the compact formats (Meta-CoT, solution-only, backtrack)."""
+    if problem.kind == "countdown":
+        return f"target {problem.target} nums {nums_text(problem.numbers)}\n"
+    walls = " ".join(cell_text(c) for c in sorted(problem.walls, key=lambda c: (c[1], c[0])))
+    return (f"maze {problem.n} start {cell_text(problem.start)} goal {cell_text(problem.goal)} "
+            f"walls{' ' if walls else ''}{walls}\n")
+
+
+def read_compact_prompt(line: str) -> tuple[str, Any] | None:
+    """``(kind, problem or None)`` if ``line`` is a compact prompt, else ``None``."""
+    if m := CD_PROMPT.fullmatch(line):
+        try:
+            return "countdown", Countdown(tuple(int(x) for x in m[2].split()), int(m[1]))
+        except ValueError:
+            return "countdown", None
+    if m := MZ_PROMPT.fullmatch(line):
+        walls = [(int(a), int(b)) for a, b in _WALL.findall(m[6])]
+        try:
+            return "maze", Maze(int(m[1]), frozenset(walls), (int(m[2]), int(m[3])),
+                                (int(m[4]), int(m[5])))
+        except ValueError:
+            return "maze", None
+    return None
+
+
+def explore_line(tree: SearchTree, node: int) -> tuple[str, TraceStep]:
+    """The explore line of ``node`` (without a verdict) and the step it stands for."""
+    attrs = tree.graph.nodes[node]
+    state = attrs["state"]
+    if tree.problem.kind == "countdown":
+        step = node_step(tree, node)
+        if len(state) == 1:  # a last number: the verdict says what it is
+            return str(step), TraceStep("generate", None, step)
+        return f"{step} -> {nums_text(state)}", TraceStep("generate", tuple(state), step)
+    g, h = attrs["g"], attrs["h"]
+    return (f"{cell_text(state)} g {cost_text(g)} h {cost_text(h)}",
+            TraceStep("generate", tuple(state), g=float(g), h=float(h)))
+
+
+def writes_verdict(tree: SearchTree, node: int, kind: str) -> bool:
+    """Whether the compact formats write ``kind`` ("goal"/"dead_end") of ``node``."""
+    return kind == "goal" or tree.problem.kind == "maze" or len(tree.node(node)["state"]) == 1
+
+
+def joins_explore(tree: SearchTree, node: int, kind: str) -> bool:
+    """Whether a verdict right after ``node``'s explore line goes on that line (maze dead
+    ends always stand alone)."""
+    return writes_verdict(tree, node, kind) and (kind == "goal" or tree.problem.kind != "maze")
+
+
+def verdict(tree: SearchTree, node: int, kind: str, *, alone: bool) -> tuple[str, TraceStep]:
+    """A goal or dead-end verdict: after an explore line, or ``alone`` on its own line."""
+    problem = tree.problem
+    state = tuple(tree.node(node)["state"])
+    if problem.kind == "countdown":
+        t = problem.target
+        text = f"!= {t}" if kind == "dead_end" else f"== {t} goal"
+        return (f"{state[0]} {text}" if alone else text), TraceStep(kind, state, target=t)
+    word = "goal" if kind == "goal" else "dead"
+    return (f"{cell_text(state)} {word}" if alone else word), TraceStep(kind, state)
+
+
+class MetaCotFormat(FormatBase):
+    """Compact Meta-CoT traces (Countdown and mazes, any search algorithm)."""
+
+    name = "metacot"
+    envs = ("countdown", "maze")
+
+    def prompt(self, problem: Any) -> str:
+        """``target T nums a b c`` or ``maze n start x,y goal x,y walls x,y ...``."""
+        self.check_problem(problem)
+        return compact_prompt(problem)
+
+    def completion(self, tree: SearchTree) -> str:
+        """One line per written event (see the module docstring)."""
+        return "".join(line + "\n" for line, _ in self._lines(tree))
+
+    def expected_steps(self, tree: SearchTree) -> list[TraceStep]:
+        """The steps of the written events, in order."""
+        return [s for _, steps in self._lines(tree) for s in steps]
+
+    def _lines(self, tree: SearchTree) -> Iterator[tuple[str, list[TraceStep]]]:
+        self.check_problem(tree.problem)
+        kind = tree.problem.kind
+        nodes = tree.graph.nodes
+        events = tree.events
+        focus, last_explored, root_expanded = tree.root, None, False
+        i = 0
+        while i < len(events):
+            e = events[i]
+            n = e.node
+            i += 1
+            if e.kind == "generate" and n != tree.root:
+                line, step = explore_line(tree, n)
+                steps = [step]
+                nxt = events[i] if i < len(events) else None
+                if (nxt is not None and nxt.node == n and nxt.kind in ("goal", "dead_end")
+                        and joins_explore(tree, n, nxt.kind)):
+                    text, vstep = verdict(tree, n, nxt.kind, alone=False)
+                    line, i = f"{line} {text}", i + 1
+                    steps.append(vstep)
+                last_explored = n if step.state is not None else None
+                yield line, steps
+            elif e.kind == "expand":
+                state = tuple(nodes[n]["state"])
+                if n == tree.root and not root_expanded:
+                    pass  # the prompt puts the search at the root
+                elif n == last_explored:
+                    yield "at", [TraceStep("expand", state)]
+                else:
+                    yield f"at {state_text(kind, state)}", [TraceStep("expand", state)]
+                root_expanded = root_expanded or n == tree.root
+                focus = n
+            elif e.kind == "backtrack" and n != focus:
+                state = tuple(nodes[n]["state"])
+                yield f"back {state_text(kind, state)}", [TraceStep("backtrack", state)]
+                focus = n
+            elif e.kind in ("goal", "dead_end") and writes_verdict(tree, n, e.kind):
+                text, vstep = verdict(tree, n, e.kind, alone=True)
+                yield text, [vstep]
+
+    def parse(self, text: str) -> ParsedTrace:
+        """Read a compact Meta-CoT trace; never raises."""
+        return parse_compact(text, "search")
+
+
+def parse_compact(text: str, mode: str) -> ParsedTrace:
+    """Read a trace in the compact grammar. ``mode``: ``"search"`` (Meta-CoT: ``at`` moves
+    the search into a node), ``"path"`` (solution-only and backtrack: every explore line
+    with numbers left moves into its node, ``[BACK]`` undoes one move). Never raises."""
+    parsed = ParsedTrace()
+    if not isinstance(text, str):
+        return fail(parsed, "trace must be text", 0)
+    reader = _Reader(parsed, mode)
+    for pos, line in iter_lines(text):
+        line = line.strip()
+        if not line:
+            continue
+        if reader.done:
+            return fail(parsed, "text after the goal", pos)
+        error = reader.read(line, pos)
+        if error is not None:
+            return fail(parsed, error, pos)
+    return parsed
+
+
+class _Reader:
+    """Line-by-line reading state of :func:`parse_compact`."""
+
+    def __init__(self, parsed: ParsedTrace, mode: str):
+        self.parsed = parsed
+        self.mode = mode
+        self.kind: str | None = None
+        self.started = False  # a prompt or a first step was read
+        self.done = False
+        self.root: Any = None
+        self.focus: Any = None  # the written state the search is at (None: unknown)
+        self.last: Any = None  # the written state of the latest explore line
+        self.paths: dict[Any, tuple[Any, ...]] = {}  # written state -> actions from the root
+        self.stack: list[Any] = []  # path mode: states moved into, root first
+        self.child_path: tuple[Any, ...] | None = None  # the path of the latest explore line
+
+    def read(self, line: str, pos: int) -> str | None:
+        if not self.started:
+            self.started = True
+            prompt = read_compact_prompt(line)
+            if prompt is not None:
+                self.kind, problem = prompt
+                if problem is None:
+                    return "the prompt does not state a legal problem"
+                self.parsed.problem = problem
+                self.root = problem.initial_state()
+                self.focus, self.paths[self.root], self.stack = self.root, (), [self.root]
+                return None
+            self.stack = [None]
+        if self.kind is None:  # no prompt: the first step tells the environment
+            countdown = (CD_EXPLORE, CD_VERDICT, CD_AT)
+            self.kind = "countdown" if any(r.fullmatch(line) for r in countdown) else "maze"
+        if line == "[BACK]" and self.mode == "path":
+            if len(self.stack) < 2:
+                return "[BACK] with no step to undo"
+            self.stack.pop()
+            self._add(TraceStep("backtrack", self.stack[-1]), pos)
+            self.focus = self.stack[-1]
+            return None
+        if self.kind == "countdown":
+            return self._countdown(line, pos)
+        return self._maze(line, pos)
+
+    def _add(self, step: TraceStep, pos: int) -> None:
+        self.parsed.steps.append(TraceStep(step.kind, step.state, step.action, step.value,
+                                           step.g, step.h, step.path, step.target, pos))
+
+    def _explored(self, state: Any, action: Any, item: Any, pos: int, judged: bool,
+                  **costs: float) -> None:
+        """An explore line: record the step and the node's path (``item`` extends it); in
+        path mode, move into the node unless the line ends with a verdict (``judged``)."""
+        self._add(TraceStep("generate", state, action, **costs), pos)
+        parent_path = self.paths.get(self.focus)
+        self.child_path = None if parent_path is None else (*parent_path, item)
+        self.last = state
+        if state is not None and state not in self.paths and self.child_path is not None:
+            self.paths[state] = self.child_path
+        if self.mode == "path":
+            self.stack.append(state)  # a last number (None) is undone by [BACK] too
+            if state is not None and not judged:
+                self._add(TraceStep("expand", state), pos)
+                self.focus = state
+
+    def _verdict(self, kind: str, state: Any, pos: int, target: Any = None,
+                 explored: bool = False) -> None:
+        self._add(TraceStep(kind, state, target=target), pos)
+        if kind != "goal":
+            return
+        self.done = True
+        path = self.child_path if explored else self.paths.get(state)
+        if path is not None:
+            self.parsed.answer = (list(path) if self.kind == "countdown"
+                                  else [self.root, *path])
+
+    def _move(self, word: str, state: Any, pos: int) -> str | None:
+        if word == "at" and state is None:
+            if self.last is None:
+                return "'at' with no explored node to expand"
+            state = self.last
+        if self.mode == "path":
+            return f"'{word}' is not part of this format"
+        self._add(TraceStep("expand" if word == "at" else "backtrack", state), pos)
+        self.focus = state
+        return None
+
+    def _countdown(self, line: str, pos: int) -> str | None:
+        if m := CD_EXPLORE.fullmatch(line):
+            step = step_from_match(m)
+            state = tuple(int(x) for x in m[5].split()) if m[5] else None
+            judged = m[6] is not None or m[7] is not None
+            self._explored(state, step, step, pos, judged)
+            if judged:
+                kind = "dead_end" if m[6] is not None else "goal"
+                self._verdict(kind, (step.result,), pos, int(m[6] or m[7]), explored=True)
+            return None
+        if m := CD_VERDICT.fullmatch(line):
+            kind = "dead_end" if m[2] is not None else "goal"
+            self._verdict(kind, (int(m[1]),), pos, int(m[2] or m[3]))
+            return None
+        if (m := CD_AT.fullmatch(line)) and (m[2] is not None or m[1] == "at"):
+            state = tuple(int(x) for x in m[2].split()) if m[2] else None
+            return self._move(m[1], state, pos)
+        return "unreadable line"
+
+    def _maze(self, line: str, pos: int) -> str | None:
+        if m := MZ_EXPLORE.fullmatch(line):
+            cell = (int(m[1]), int(m[2]))
+            self._explored(cell, None, cell, pos, bool(m[5]), g=float(m[3]), h=float(m[4]))
+            if m[5]:
+                self._verdict("goal", cell, pos, explored=True)
+            return None
+        if m := MZ_VERDICT.fullmatch(line):
+            cell = (int(m[1]), int(m[2]))
+            self._verdict("goal" if m[3] == "goal" else "dead_end", cell, pos)
+            return None
+        if (m := MZ_AT.fullmatch(line)) and (m[2] is not None or m[1] == "at"):
+            cell = (int(m[2]), int(m[3])) if m[2] is not None else None
+            return self._move(m[1], cell, pos)
+        return "unreadable line"
+
+
+FORMAT = MetaCotFormat()
+prompt = FORMAT.prompt
+completion = FORMAT.completion
+linearize = FORMAT.linearize
+parse = FORMAT.parse
+expected_steps = FORMAT.expected_steps
+
+__all__ = [
+    "FORMAT",
+    "MetaCotFormat",
+    "completion",
+    "compact_prompt",
+    "expected_steps",
+    "linearize",
+    "parse",
+    "parse_compact",
+    "prompt",
+    "read_compact_prompt",
+]

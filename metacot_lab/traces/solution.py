@@ -1,0 +1,89 @@
+"""Solution-only traces: the path to the goal and nothing else (the chain-of-thought baseline).
+
+Written in the compact grammar of :mod:`metacot_lab.traces.metacot`, one explore line per
+step of the path and the goal verdict on the last, so a model trained on these and one
+trained on Meta-CoT traces differ only in the search (dead ends, backtracking)::
+
+    target 47 nums 42 61 66
+    61-42=19 -> 66 19
+    66-19=47 == 47 goal
+
+Every explore line with numbers (or a cell) left moves into that node. A tree without a
+goal has an empty completion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from ..search.tree import SearchTree
+from .base import FormatBase, ParsedTrace, TraceStep
+from .metacot import compact_prompt, explore_line, parse_compact, verdict
+
+
+def path_lines(tree: SearchTree, nodes: Sequence[int]) -> Iterator[tuple[str, list[TraceStep]]]:
+    """Explore lines for ``nodes`` (each a child of the one before, the first a child of the
+    node the reader is at), as the path formats write and read them: every line moves into
+    its node, the goal gets its verdict, a last Countdown number that is not the goal its
+    dead-end verdict."""
+    for n in nodes:
+        line, step = explore_line(tree, n)
+        steps = [step]
+        state = tree.node(n)["state"]
+        kind = "goal" if tree.problem.is_goal(state) else (
+            "dead_end" if step.state is None else None)
+        if kind is None:
+            steps.append(TraceStep("expand", step.state))
+        else:
+            text, vstep = verdict(tree, n, kind, alone=False)
+            line = f"{line} {text}"
+            steps.append(vstep)
+        yield line, steps
+
+
+class SolutionFormat(FormatBase):
+    """The solution path alone (Countdown and mazes)."""
+
+    name = "solution"
+    envs = ("countdown", "maze")
+
+    def prompt(self, problem: Any) -> str:
+        """The compact prompt (as Meta-CoT's)."""
+        self.check_problem(problem)
+        return compact_prompt(problem)
+
+    def completion(self, tree: SearchTree) -> str:
+        """One explore line per step of the solution path."""
+        return "".join(line + "\n" for line, _ in self._lines(tree))
+
+    def expected_steps(self, tree: SearchTree) -> list[TraceStep]:
+        """generate + expand for each step, generate + goal for the last."""
+        return [s for _, steps in self._lines(tree) for s in steps]
+
+    def _lines(self, tree: SearchTree) -> Iterator[tuple[str, list[TraceStep]]]:
+        self.check_problem(tree.problem)
+        return path_lines(tree, tree.solution_path()[1:])
+
+    def parse(self, text: str) -> ParsedTrace:
+        """Read a solution-only trace; never raises."""
+        return parse_compact(text, "path")
+
+
+FORMAT = SolutionFormat()
+prompt = FORMAT.prompt
+completion = FORMAT.completion
+linearize = FORMAT.linearize
+parse = FORMAT.parse
+expected_steps = FORMAT.expected_steps
+
+__all__ = [
+    "FORMAT",
+    "SolutionFormat",
+    "completion",
+    "expected_steps",
+    "linearize",
+    "parse",
+    "path_lines",
+    "prompt",
+]

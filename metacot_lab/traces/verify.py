@@ -1,0 +1,337 @@
+"""``verify_trace``: is a trace a legal search, and does it solve the problem?
+
+The one function later rewards and evaluation call. It parses the text with the format,
+then replays every step with the environment's own rules (exact integer arithmetic through
+:func:`~metacot_lab.envs.countdown.apply_steps`, maze cells through ``is_open`` and
+adjacency; nothing is ever evaluated), and finally checks the answer with the environment's
+verifier (``problem.verify`` / :func:`~metacot_lab.envs.maze.verify_plan`).
+
+A replay keeps the states the trace has reached (Countdown numbers compared as a multiset,
+maze cells) and the node it is at. A step is legal when:
+
+* ``generate``: the stated step is correct arithmetic on numbers the current node has
+  (mazes: the cell is open and next to the current cell) and the state written for the
+  child is the one it leads to; stated costs are right (``g`` one more than the parent's,
+  ``h`` the problem's heuristic);
+* ``expand`` / ``backtrack``: the state was reached before (a backtrack returns to an
+  expanded node); a restated path (SoS ``Operations``) leads to it;
+* ``goal``: the state was reached and is a goal; ``dead_end``: the state was reached and
+  no goal can be reached from it (Countdown: by any further steps; mazes: every open
+  neighbour was already reached);
+* any restated target or goal is the problem's.
+
+``first_error`` starts with one of :data:`ERROR_KINDS`, then says what is wrong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from ..envs.countdown import Countdown, Step, apply_steps, combine
+from ..envs.maze import MOVES, Maze, verify_plan
+from .base import ParsedTrace, TraceFormat, TraceStep, TraceVerdict
+from .registry import get_format
+
+ERROR_KINDS: tuple[str, ...] = (
+    "parse",  # the text stops following the format's grammar
+    "problem",  # the prompt states another problem
+    "arithmetic",  # a Countdown step is not correct arithmetic
+    "unavailable",  # a step uses a number the current state does not have
+    "state",  # a written state is not the one the steps lead to
+    "unknown",  # a step refers to a state the trace never reached (or never expanded)
+    "target",  # a restated target or goal is not the problem's
+    "cost",  # a stated g or h is wrong
+    "wall",  # a maze step enters a wall or leaves the grid
+    "adjacent",  # a maze step jumps to a cell that is not next to the current one
+    "goal",  # a goal claim is false
+    "dead_end",  # a dead-end claim is false
+    "answer",  # the final answer is rejected by the environment's verifier
+)
+
+
+def verify_trace(problem: Any, text: Any, format: str | TraceFormat) -> TraceVerdict:
+    """Check ``text`` (a whole trace, or the completion alone) as a search on ``problem``
+    written in ``format``; never raises on any text (a wrong ``problem`` or ``format``
+    argument is a ``ValueError``)."""
+    fmt = get_format(format)
+    fmt.check_problem(problem)
+    if not isinstance(text, str):
+        return TraceVerdict(False, False, _optimal_default(problem), 0,
+                            "parse: trace must be text", 0)
+    prompt = fmt.prompt(problem)
+    offset = 0
+    parsed = fmt.parse(text)
+    if parsed.problem is None and not text.startswith(prompt.rstrip("\n")):
+        offset = len(prompt)  # the completion alone: read it after its prompt
+        parsed = fmt.parse(prompt + text)
+    replay = (_CountdownReplay if problem.kind == "countdown" else _MazeReplay)(problem)
+    same = parsed.problem is not None and fmt.prompt(parsed.problem) == prompt
+    verdict = replay.run(parsed, same)
+    if verdict.error_pos is not None:
+        verdict = TraceVerdict(verdict.valid, verdict.solved, verdict.optimal,
+                               verdict.nodes_explored, verdict.first_error,
+                               max(verdict.error_pos - offset, 0))
+    return verdict
+
+
+def _optimal_default(problem: Any) -> bool | None:
+    return None if problem.kind == "countdown" else False
+
+
+@dataclass
+class _Node:
+    state: Any  # as first reached (Countdown: numbers in the order the step left them)
+    parent: Any  # key of the parent node, None at the root
+    move: Any  # Countdown: the Step from the parent; maze: the cell itself
+    g: float
+
+
+class _Replay:
+    """Replays parsed steps on a problem; subclasses supply the environment's rules."""
+
+    def __init__(self, problem: Any):
+        self.problem = problem
+        root = problem.initial_state()
+        self.root = self.key(root)
+        self.nodes: dict[Any, _Node] = {self.root: _Node(root, None, None, 0.0)}
+        self.expanded = {self.root}
+        self.focus = self.root
+        self.explored = 1  # the root
+        self.goal: Any = None
+        self.goal_pos: int | None = None
+        self.started = False
+        self.made: Any = None  # the state the latest generate step led to
+
+    # --- environment rules (overridden) ----------------------------------------------
+    def key(self, state: Any) -> Any:
+        raise NotImplementedError
+
+    def child(self, step: TraceStep) -> tuple[Any, str | None]:
+        """The state ``step`` generates from the current node, or an error."""
+        raise NotImplementedError
+
+    def dead_end_error(self, key: Any) -> str | None:
+        raise NotImplementedError
+
+    def target_error(self, step: TraceStep) -> str | None:
+        return None
+
+    def path_error(self, step: TraceStep, key: Any) -> str | None:
+        return None
+
+    def answer_check(self, parsed: ParsedTrace) -> tuple[bool, bool | None, str | None]:
+        """``(solved, optimal, error)`` of the trace's final answer."""
+        raise NotImplementedError
+
+    # --- the replay ------------------------------------------------------------------
+    def run(self, parsed: ParsedTrace, same_problem: bool) -> TraceVerdict:
+        if not same_problem:
+            if parsed.error is not None:
+                return self.verdict(f"parse: {parsed.error}", parsed.error_pos)
+            return self.verdict("problem: the trace states another problem", 0)
+        for step in parsed.steps:
+            error = self.step(step)
+            if error is not None:
+                return self.verdict(error, step.pos)
+        if parsed.error is not None:
+            return self.verdict(f"parse: {parsed.error}", parsed.error_pos)
+        solved, optimal, error = self.answer_check(parsed)
+        if error is not None:
+            return self.verdict(error, self.goal_pos)
+        return TraceVerdict(True, solved, optimal, self.explored, None, None)
+
+    def verdict(self, error: str, pos: int | None) -> TraceVerdict:
+        return TraceVerdict(False, False, _optimal_default(self.problem), self.explored, error,
+                            pos)
+
+    def step(self, step: TraceStep) -> str | None:
+        error = self.target_error(step)
+        if error is not None:
+            return error
+        first, self.started = not self.started, True
+        if step.kind == "generate":
+            if first and step.state is not None and self.key(step.state) == self.root:
+                return self.cost_error(step, self.root, 0.0)  # the root, created (A*)
+            key, error = self.child(step)
+            if error is not None:
+                return error
+            g = self.nodes[self.focus].g + 1
+            error = self.cost_error(step, key, g)
+            if error is not None:
+                return error
+            known = self.nodes.get(key)
+            if known is None or g < known.g:
+                state = step.state if step.state is not None else self.made
+                self.nodes[key] = _Node(state, self.focus, self.move_of(step, key), g)
+            self.explored += 1
+            return None
+        if step.kind in ("expand", "backtrack", "goal", "dead_end"):
+            if step.state is None:
+                return f"unknown: {step.kind} names no state"
+            key = self.key(step.state)
+            if key not in self.nodes:
+                return f"unknown: {step.kind} of {self.show(step.state)}, a state never reached"
+            if step.kind == "backtrack" and key not in self.expanded:
+                return f"unknown: backtrack to {self.show(step.state)}, a state never expanded"
+            error = self.path_error(step, key) or self.cost_error(step, key, self.nodes[key].g)
+            if error is not None:
+                return error
+            if step.kind == "goal":
+                if not self.problem.is_goal(self.nodes[key].state):
+                    return f"goal: {self.show(step.state)} is not a goal"
+                if self.goal is None:
+                    self.goal, self.goal_pos = key, step.pos
+            elif step.kind == "dead_end":
+                return self.dead_end_error(key)
+            else:
+                self.focus = key
+                self.expanded.add(key)
+        return None
+
+    def cost_error(self, step: TraceStep, key: Any, g: float) -> str | None:
+        return None
+
+    def move_of(self, step: TraceStep, key: Any) -> Any:
+        return step.action
+
+    def show(self, state: Any) -> str:
+        return str(list(state))
+
+    def goal_path(self) -> list[_Node]:
+        """Nodes from the root's child to the first goal claimed (by first parents)."""
+        out, key = [], self.goal
+        while key is not None and key != self.root:
+            node = self.nodes[key]
+            out.append(node)
+            key = node.parent
+        return out[::-1]
+
+
+class _CountdownReplay(_Replay):
+    problem: Countdown
+
+    def key(self, state: Any) -> Any:
+        return tuple(sorted(state))
+
+    def show(self, state: Any) -> str:
+        return str(list(state))
+
+    def target_error(self, step: TraceStep) -> str | None:
+        if step.target is not None and step.target != self.problem.target:
+            return f"target: compares with {step.target}, the target is {self.problem.target}"
+        return None
+
+    def child(self, step: TraceStep) -> tuple[Any, str | None]:
+        s = step.action
+        if not isinstance(s, Step):
+            return None, "state: the step names no operation"
+        if apply_steps((s.a, s.b), (s,)) is None:
+            return None, f"arithmetic: {s} is wrong"
+        here = self.nodes[self.focus].state
+        left = apply_steps(here, (s,))
+        if left is None:
+            return None, f"unavailable: {s} uses a number {list(here)} does not have"
+        self.made = tuple(left)
+        key = self.key(left)
+        if step.state is not None and self.key(step.state) != key:
+            return None, (f"state: {s} on {list(here)} leaves {sorted(left)}, the trace says "
+                          f"{list(step.state)}")
+        return key, None
+
+    def path_error(self, step: TraceStep, key: Any) -> str | None:
+        if step.path is None:
+            return None
+        left = apply_steps(self.problem.numbers, step.path)
+        if left is None or self.key(left) != key:
+            ops = ", ".join(str(s) for s in step.path)
+            return f"state: the operations [{ops}] do not lead to {list(step.state)}"
+        return None
+
+    def dead_end_error(self, key: Any) -> str | None:
+        if _solvable(key, self.problem.target):
+            return f"dead_end: {list(key)} can still reach {self.problem.target}"
+        return None
+
+    def answer_check(self, parsed: ParsedTrace) -> tuple[bool, bool | None, str | None]:
+        answer = parsed.answer
+        if answer is None and self.goal is not None:
+            answer = [n.move for n in self.goal_path()]
+        if answer is None:
+            return False, None, None
+        if not self.problem.verify(answer):
+            shown = ", ".join(str(s) for s in answer)
+            return False, None, f"answer: [{shown}] does not reach {self.problem.target}"
+        return True, None, None
+
+
+class _MazeReplay(_Replay):
+    problem: Maze
+
+    def key(self, state: Any) -> Any:
+        return (state[0], state[1])
+
+    def show(self, state: Any) -> str:
+        return f"({state[0]}, {state[1]})"
+
+    def child(self, step: TraceStep) -> tuple[Any, str | None]:
+        if step.state is None:
+            return None, "state: the step names no cell"
+        here, cell = self.focus, self.key(step.state)
+        self.made = cell
+        if not self.problem.is_open(cell):
+            return None, f"wall: {self.show(cell)} is a wall or off the grid"
+        if abs(cell[0] - here[0]) + abs(cell[1] - here[1]) != 1:
+            return None, f"adjacent: {self.show(cell)} is not next to {self.show(here)}"
+        if step.action is not None:
+            delta = MOVES.get(step.action) if isinstance(step.action, str) else None
+            if delta != (cell[0] - here[0], cell[1] - here[1]):
+                return None, f"state: move {step.action!r} from {self.show(here)} does not reach "\
+                    f"{self.show(cell)}"
+        return cell, None
+
+    def cost_error(self, step: TraceStep, key: Any, g: float) -> str | None:
+        if step.g is not None and abs(step.g - g) > 1e-6:
+            return f"cost: g of {self.show(key)} is {g:g}, the trace says {step.g:g}"
+        h = self.problem.heuristic(key)
+        if step.h is not None and abs(step.h - h) > 1e-6:
+            return f"cost: h of {self.show(key)} is {h:g}, the trace says {step.h:g}"
+        return None
+
+    def move_of(self, step: TraceStep, key: Any) -> Any:
+        return key
+
+    def dead_end_error(self, key: Any) -> str | None:
+        for _, cell in self.problem.successors(key):
+            if cell not in self.nodes:
+                return f"dead_end: {self.show(key)} has an open neighbour {self.show(cell)} " \
+                    "not yet explored"
+        return None
+
+    def answer_check(self, parsed: ParsedTrace) -> tuple[bool, bool | None, str | None]:
+        plan = parsed.answer
+        if plan is None and self.goal is not None:
+            plan = [self.problem.start, *(n.move for n in self.goal_path())]
+        if plan is None:
+            return False, False, None
+        pv = verify_plan(self.problem, plan)
+        if not pv.reaches_goal:
+            return False, False, f"answer: {pv.error}"
+        return True, pv.optimal, None
+
+
+@lru_cache(maxsize=200_000)
+def _solvable(numbers: tuple[int, ...], target: int) -> bool:
+    """Whether some sequence of legal steps turns ``numbers`` into exactly ``target``."""
+    if len(numbers) == 1:
+        return numbers[0] == target
+    n = len(numbers)
+    for i in range(n):
+        for j in range(i + 1, n):
+            rest = numbers[:i] + numbers[i + 1 : j] + numbers[j + 1 :]
+            for op in ("+", "*", "-", "/"):
+                r = combine(numbers[i], numbers[j], op)
+                if r is not None and _solvable(tuple(sorted((*rest, r))), target):
+                    return True
+    return False
