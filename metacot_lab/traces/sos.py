@@ -143,10 +143,14 @@ class SosFormat(FormatBase):
         visited: set[tuple[str | None, tuple[Step, ...]]] = set()  # (node id, operations)
         moving: str | None = None  # the id of a "Moving to Node" awaiting its state line
         focus_path: tuple[Step, ...] = ()
+        first = True
         for pos, line in iter_lines(text):
             line = line.replace("<|endoftext|>", "")
             if not line.strip():
                 continue
+            if first and not line.startswith("Current State:"):
+                visited.add(("0", ()))  # the completion alone: the search starts at the root
+            first_line, first = first, False
             if moving is not None and not line.startswith("Current State:"):
                 return fail(parsed, "expected 'Current State' after 'Moving to Node'", pos)
             if m := _CURRENT.fullmatch(line):
@@ -154,7 +158,7 @@ class SosFormat(FormatBase):
                 if path is None:
                     return fail(parsed, "unreadable operations list", pos)
                 target, state = int(m[1]), _read_nums(m[2])
-                if not steps:  # the root (a later "Moving to Node #0" returns to it)
+                if first_line:  # the root (a later "Moving to Node #0" returns to it)
                     parsed.problem = _problem(state, target) if not path else None
                     moving = "0"
                 # a node is its id and its operations: the published BFS gives several
