@@ -245,6 +245,7 @@ class _Reader:
         self.paths: dict[Any, tuple[Any, ...]] = {}  # written state -> actions from the root
         self.stack: list[Any] = []  # path mode: states moved into, root first
         self.child_path: tuple[Any, ...] | None = None  # the path of the latest explore line
+        self.costs: dict[Any, float] = {}  # maze cell -> the g its recorded path has
 
     def read(self, line: str, pos: int) -> str | None:
         if not self.started:
@@ -257,6 +258,7 @@ class _Reader:
                 self.parsed.problem = problem
                 self.root = problem.initial_state()
                 self.focus, self.paths[self.root], self.stack = self.root, (), [self.root]
+                self.costs[self.root] = 0.0
                 return None
             self.stack = [None]
         if self.kind is None:  # no prompt: the first step tells the environment
@@ -285,8 +287,13 @@ class _Reader:
         parent_path = self.paths.get(self.focus)
         self.child_path = None if parent_path is None else (*parent_path, item)
         self.last = state
-        if state is not None and state not in self.paths and self.child_path is not None:
+        g = costs.get("g")
+        cheaper = g is not None and g < self.costs.get(state, float("inf"))
+        if state is not None and self.child_path is not None and (
+                state not in self.paths or cheaper):  # a cell's path: its cheapest written
             self.paths[state] = self.child_path
+            if g is not None:
+                self.costs[state] = g
         if self.mode == "path":
             self.stack.append(state)  # a last number (None) is undone by [BACK] too
             if state is not None and not judged:

@@ -85,7 +85,7 @@ class _Node:
     state: Any  # as first reached (Countdown: numbers in the order the step left them)
     parent: Any  # key of the parent node, None at the root
     move: Any  # Countdown: the Step from the parent; maze: the cell itself
-    g: float
+    gs: set[float]  # costs from the start it was reached with (one state, several nodes)
 
 
 class _Replay:
@@ -95,9 +95,10 @@ class _Replay:
         self.problem = problem
         root = problem.initial_state()
         self.root = self.key(root)
-        self.nodes: dict[Any, _Node] = {self.root: _Node(root, None, None, 0.0)}
+        self.nodes: dict[Any, _Node] = {self.root: _Node(root, None, None, {0.0})}
         self.expanded = {self.root}
         self.focus = self.root
+        self.focus_gs = {0.0}  # the costs the current node may have
         self.explored = 1  # the root
         self.goal: Any = None
         self.goal_pos: int | None = None
@@ -153,18 +154,23 @@ class _Replay:
         first, self.started = not self.started, True
         if step.kind == "generate":
             if first and step.state is not None and self.key(step.state) == self.root:
-                return self.cost_error(step, self.root, 0.0)  # the root, created (A*)
+                return self.cost_error(step, self.root, {0.0})  # the root, created (A*)
             key, error = self.child(step)
             if error is not None:
                 return error
-            g = self.nodes[self.focus].g + 1
-            error = self.cost_error(step, key, g)
+            gs = {g + 1 for g in self.focus_gs}
+            error = self.cost_error(step, key, gs)
             if error is not None:
                 return error
+            gs = gs if step.g is None else {step.g}
             known = self.nodes.get(key)
-            if known is None or g < known.g:
+            if known is None:
                 state = step.state if step.state is not None else self.made
-                self.nodes[key] = _Node(state, self.focus, self.move_of(step, key), g)
+                self.nodes[key] = _Node(state, self.focus, self.move_of(step, key), gs)
+            else:
+                if min(gs) < min(known.gs):  # a cheaper way here (A* reopens the node)
+                    known.parent, known.move = self.focus, self.move_of(step, key)
+                known.gs |= gs
             self.explored += 1
             return None
         if step.kind in ("expand", "backtrack", "goal", "dead_end"):
@@ -175,7 +181,7 @@ class _Replay:
                 return f"unknown: {step.kind} of {self.show(step.state)}, a state never reached"
             if step.kind == "backtrack" and key not in self.expanded:
                 return f"unknown: backtrack to {self.show(step.state)}, a state never expanded"
-            error = self.path_error(step, key) or self.cost_error(step, key, self.nodes[key].g)
+            error = self.path_error(step, key) or self.cost_error(step, key, self.nodes[key].gs)
             if error is not None:
                 return error
             if step.kind == "goal":
@@ -187,10 +193,12 @@ class _Replay:
                 return self.dead_end_error(key)
             else:
                 self.focus = key
+                self.focus_gs = self.nodes[key].gs if step.g is None else {step.g}
                 self.expanded.add(key)
         return None
 
-    def cost_error(self, step: TraceStep, key: Any, g: float) -> str | None:
+    def cost_error(self, step: TraceStep, key: Any, gs: set[float]) -> str | None:
+        """An error if ``step`` states a cost other than one of ``gs`` (or a wrong h)."""
         return None
 
     def move_of(self, step: TraceStep, key: Any) -> Any:
@@ -202,7 +210,7 @@ class _Replay:
     def goal_path(self) -> list[_Node]:
         """Nodes from the root's child to the first goal claimed (by first parents)."""
         out, key = [], self.goal
-        while key is not None and key != self.root:
+        while key is not None and key != self.root and len(out) <= len(self.nodes):
             node = self.nodes[key]
             out.append(node)
             key = node.parent
@@ -291,9 +299,10 @@ class _MazeReplay(_Replay):
                     f"{self.show(cell)}"
         return cell, None
 
-    def cost_error(self, step: TraceStep, key: Any, g: float) -> str | None:
-        if step.g is not None and abs(step.g - g) > 1e-6:
-            return f"cost: g of {self.show(key)} is {g:g}, the trace says {step.g:g}"
+    def cost_error(self, step: TraceStep, key: Any, gs: set[float]) -> str | None:
+        if step.g is not None and all(abs(step.g - g) > 1e-6 for g in gs):
+            shown = " or ".join(f"{g:g}" for g in sorted(gs))
+            return f"cost: g of {self.show(key)} is {shown}, the trace says {step.g:g}"
         h = self.problem.heuristic(key)
         if step.h is not None and abs(step.h - h) > 1e-6:
             return f"cost: h of {self.show(key)} is {h:g}, the trace says {step.h:g}"
