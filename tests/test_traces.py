@@ -17,6 +17,8 @@ from trace_helpers import (
     published_sos_bfs,
     published_sos_dfs,
     search_tree,
+    sos_mult_heuristic,
+    sos_sum_heuristic,
 )
 
 from metacot_lab.envs import Countdown, CountdownConfig, Maze, generate_countdown
@@ -131,12 +133,15 @@ def test_sos_reproduces_the_published_trace():
 
 
 @pytest.mark.parametrize("numbers", [3, 4])
-def test_sos_matches_the_published_dfs_on_random_problems(numbers):
-    problems = generate_countdown(40, CountdownConfig(num_numbers=numbers), seed=11)
+@pytest.mark.parametrize("heuristic", ["sum", "mult"])
+def test_sos_matches_the_published_dfs_on_random_problems(numbers, heuristic):
+    problems = generate_countdown(30, CountdownConfig(num_numbers=numbers), seed=11)
     problems += [Countdown((3, 3, 5, 7), 11), Countdown((2, 2, 2, 2), 16)]  # equal numbers
+    h = {"sum": sos_sum_heuristic, "mult": sos_mult_heuristic}[heuristic]
     for p in problems:
+        p = Countdown(p.numbers, p.target, heuristic)
         tree = dfs.search(p, threshold=p.target)
-        assert sos.linearize(tree) == published_sos_dfs(p.target, list(p.numbers)), p
+        assert sos.linearize(tree) == published_sos_dfs(p.target, list(p.numbers), h), p
 
 
 def test_sos_reads_the_published_bfs_variant():

@@ -65,8 +65,13 @@ def sos_sum_heuristic(nums: list[int], target: int) -> float:
     return sum(abs(x - target) for x in nums) / len(nums)
 
 
-def published_sos_dfs(target: int, nums: list[int]) -> str:
-    """The text ``countdown_dfs.dfs(target, nums, sum_heuristic, threshold=target)`` writes."""
+def sos_mult_heuristic(nums: list[int], target: int) -> float:
+    factors = [i for i in range(2, target + 1) if target % i == 0]
+    return sum(min(abs(x - f) for f in factors) for x in nums)
+
+
+def published_sos_dfs(target: int, nums: list[int], h=sos_sum_heuristic) -> str:
+    """The text ``countdown_dfs.dfs(target, nums, h, threshold=target)`` writes."""
     out: list[str] = []
 
     def state(n, ops):
@@ -74,7 +79,7 @@ def published_sos_dfs(target: int, nums: list[int]) -> str:
 
     def visit(node_id: str, n: list[int], ops: list[str]) -> bool:
         out.append(state(n, ops))
-        kids = [c for c in _sos_children(n, ops, target, sos_sum_heuristic) if c[0] <= target]
+        kids = [c for c in _sos_children(n, ops, target, h) if c[0] <= target]
         kids.sort(key=lambda c: c[0])  # stable, as the published tuple sort is on ties
         for k, (_, new, new_ops) in enumerate(kids):
             kid_id = f"{node_id},{k}"
