@@ -223,9 +223,6 @@ class _CountdownReplay(_Replay):
     def key(self, state: Any) -> Any:
         return tuple(sorted(state))
 
-    def show(self, state: Any) -> str:
-        return str(list(state))
-
     def target_error(self, step: TraceStep) -> str | None:
         if step.target is not None and step.target != self.problem.target:
             return f"target: compares with {step.target}, the target is {self.problem.target}"
