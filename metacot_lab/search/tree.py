@@ -148,6 +148,25 @@ class SearchTree:
         """Events in order, optionally only those of ``kinds``."""
         return (e for e in self.events if kinds is None or e.kind in kinds)
 
+    def statuses_at(self, upto_event: int | None = None) -> dict[int, str]:
+        """Status of every node that exists after the first ``upto_event`` events.
+
+        A node exists once an event names it (or one of its descendants); ``None`` means
+        the finished search (every node, with its final status).
+        """
+        if upto_event is None:
+            return dict(self.graph.nodes(data="status"))
+        statuses: dict[int, str] = {}
+        for kind, node, _ in self.events[:upto_event]:
+            n = node
+            while n is not None and n not in statuses:  # the node and any unseen ancestors
+                statuses[n] = "generated"
+                n = self.graph.nodes[n]["parent"]
+            status = _STATUS_OF_EVENT.get(kind)
+            if status is not None:
+                statuses[node] = status
+        return statuses
+
     def stats(self) -> dict[str, Any]:
         """Counts that describe the search: expanded, generated, depth, solved, ..."""
         status = Counter(s for _, s in self.graph.nodes(data="status"))
