@@ -1,0 +1,22 @@
+"""Pure drawing functions (each returns a matplotlib Figure and accepts an optional ``ax``)
+and a step-through widget that falls back to a static figure without a notebook front end."""
+
+from .curves import plot_mean_spread
+from .maze import draw_maze, expansion_order
+from .tree import TreeView, draw_tree, node_label, select_nodes, tree_layout
+from .widgets import describe_event, has_front_end, render_frame, step_through
+
+__all__ = [
+    "TreeView",
+    "describe_event",
+    "draw_maze",
+    "draw_tree",
+    "expansion_order",
+    "has_front_end",
+    "node_label",
+    "plot_mean_spread",
+    "render_frame",
+    "select_nodes",
+    "step_through",
+    "tree_layout",
+]
