@@ -1,0 +1,200 @@
+"""Evaluate a model on problems: generate traces, verify each, and tabulate.
+
+Every completion is checked by :func:`~metacot_lab.traces.verify_trace` (the same verifier
+as rewards use), so "solved" means a legal search whose answer the environment accepts.
+Garbage output is an unsolved, invalid sample, never an exception. From ``n`` samples per
+problem come pass@k (the unbiased estimator of Chen et al. 2021) and maj@k (majority vote
+over the final answers of the first ``k`` samples).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from math import prod
+from typing import Any
+
+import pandas as pd
+from transformers import PreTrainedTokenizerBase
+
+from .inference import Generation, generate
+from .traces import TraceFormat, get_format, verify_trace
+from .validation import check_int
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Probability that at least one of ``k`` samples drawn without replacement from ``n``
+    (of which ``c`` are correct) is correct: ``1 - C(n-c, k) / C(n, k)``."""
+    check_int("n", n, 1)
+    check_int("c", c, 0, n)
+    check_int("k", k, 1, n)
+    if n - c < k:
+        return 1.0
+    return 1.0 - prod(1.0 - k / i for i in range(n - c + 1, n + 1))
+
+
+def maj_at_k(answers: Sequence[Hashable | None], correct: Sequence[bool], k: int) -> float:
+    """1.0 if the most frequent answer among the first ``k`` samples is correct, else 0.0.
+
+    ``answers[i]`` is sample ``i``'s final answer (``None``: no answer, no vote) and
+    ``correct[i]`` whether it is right. Ties go to the answer seen first.
+    """
+    check_int("k", k, 1, len(answers))
+    if len(correct) != len(answers):
+        raise ValueError(f"correct must have one entry per answer ({len(answers)}), "
+                         f"got {len(correct)}")
+    votes = Counter(a for a in answers[:k] if a is not None)
+    if not votes:
+        return 0.0
+    best = max(votes.values())
+    winner = next(a for a in answers[:k] if a is not None and votes[a] == best)
+    return float(bool(correct[answers.index(winner)]))
+
+
+def answer_key(answer: Any) -> Hashable | None:
+    """A hashable form of a parsed final answer (lists become tuples); ``None`` when there is
+    no answer (``None`` or empty)."""
+    if answer is None or (isinstance(answer, list | tuple) and not answer):
+        return None
+    if isinstance(answer, list):
+        return tuple(answer_key(a) for a in answer)
+    try:
+        hash(answer)
+    except TypeError:
+        return repr(answer)
+    return answer
+
+
+@dataclass
+class EvalReport:
+    """Per-sample and per-problem tables of an evaluation, and aggregates of them."""
+
+    samples: pd.DataFrame  # one row per (problem, sample)
+    problems: pd.DataFrame  # one row per problem
+    ks: tuple[int, ...]  # the k of the pass@k / maj@k columns
+
+    def summary(self, by: str | Sequence[str] | None = ("split", "difficulty")) -> pd.DataFrame:
+        """Aggregates per group of ``by`` (``None``: one row for everything): problems,
+        solve rate, valid-trace rate, % optimal, tokens per problem, pass@k and maj@k."""
+        df = self.problems.assign(all="all")
+        keys = ["all"] if not by else [by] if isinstance(by, str) else list(by)
+        metrics = ["solve_rate", "valid_rate", "optimal_rate", "tokens"]
+        metrics += [f"pass@{k}" for k in self.ks] + [f"maj@{k}" for k in self.ks]
+        table = df.groupby(keys, sort=True)[metrics].mean()
+        table.insert(0, "problems", df.groupby(keys, sort=True).size())
+        return table
+
+
+def evaluate(
+    model: Any,
+    tokenizer: PreTrainedTokenizerBase,
+    problems: Sequence[Any],
+    format: str | TraceFormat,
+    *,
+    n: int = 1,
+    ks: Sequence[int] | None = None,
+    temperature: float = 0.0,
+    top_p: float = 1.0,
+    max_new_tokens: int = 512,
+    seed: int = 0,
+    batch_size: int = 64,
+    difficulty: Sequence[Any] | None = None,
+    split: Sequence[Any] | None = None,
+    progress: bool = False,
+) -> EvalReport:
+    """Generate ``n`` completions per problem after ``format``'s prompt and score them.
+
+    ``difficulty`` and ``split`` label each problem for the tables ("all" when omitted);
+    ``ks`` defaults to ``(1, n)``.
+    """
+    fmt = get_format(format)
+    problems = list(problems)
+    for p in problems:
+        fmt.check_problem(p)
+    prompts = [fmt.prompt(p) for p in problems]
+    gens = generate(model, tokenizer, prompts, max_new_tokens=max_new_tokens, n=n,
+                    temperature=temperature, top_p=top_p, seed=seed, batch_size=batch_size,
+                    progress=progress)
+    return score_generations(problems, gens, fmt, ks=ks, difficulty=difficulty, split=split)
+
+
+def score_generations(
+    problems: Sequence[Any],
+    generations: Sequence[Sequence[Generation | str]],
+    format: str | TraceFormat,
+    *,
+    ks: Sequence[int] | None = None,
+    difficulty: Sequence[Any] | None = None,
+    split: Sequence[Any] | None = None,
+) -> EvalReport:
+    """Verify given completions (``generations[i]``: the samples of problem ``i``, as
+    :class:`Generation` or plain text) and build the :class:`EvalReport`."""
+    fmt = get_format(format)
+    problems = list(problems)
+    if len(generations) != len(problems):
+        raise ValueError(f"generations must have one list per problem ({len(problems)}), "
+                         f"got {len(generations)}")
+    counts = {len(g) for g in generations}
+    if len(counts) != 1 or 0 in counts:
+        raise ValueError(f"every problem needs the same number (>= 1) of samples, got {counts}")
+    n = counts.pop()
+    ks = tuple(sorted({1, n} if ks is None else {check_int("k", k, 1, n) for k in ks}))
+    difficulty = _labels("difficulty", difficulty, len(problems))
+    split = _labels("split", split, len(problems))
+    rows, per_problem = [], []
+    for i, (problem, samples) in enumerate(zip(problems, generations, strict=True)):
+        scored = [_score(problem, g, fmt) for g in samples]
+        for j, s in enumerate(scored):
+            rows.append({"problem": i, "sample": j, "split": split[i],
+                         "difficulty": difficulty[i], **s})
+        per_problem.append(_problem_row(i, split[i], difficulty[i], scored, ks))
+    return EvalReport(pd.DataFrame(rows), pd.DataFrame(per_problem), ks)
+
+
+def _score(problem: Any, gen: Generation | str, fmt: TraceFormat) -> dict[str, Any]:
+    text = gen.text if isinstance(gen, Generation) else gen
+    verdict = verify_trace(problem, text, fmt)
+    answer = fmt.parse(fmt.prompt(problem) + text).answer if isinstance(text, str) else None
+    key = answer_key(answer)
+    return {
+        "solved": verdict.solved,
+        "valid": verdict.valid,
+        "optimal": verdict.optimal,
+        "tokens": gen.tokens if isinstance(gen, Generation) else None,
+        "finished": gen.finished if isinstance(gen, Generation) else None,
+        "nodes_explored": verdict.nodes_explored,
+        "first_error": verdict.first_error,
+        "answer": key,
+        "answer_correct": key is not None and bool(problem.verify(answer)),
+    }
+
+
+def _problem_row(i: int, split: Any, difficulty: Any, scored: list[dict[str, Any]],
+                 ks: tuple[int, ...]) -> dict[str, Any]:
+    n = len(scored)
+    c = sum(s["solved"] for s in scored)
+    optimal = [s["optimal"] for s in scored if s["optimal"] is not None]
+    tokens = [s["tokens"] for s in scored if s["tokens"] is not None]
+    answers = [s["answer"] for s in scored]
+    correct = [s["answer_correct"] for s in scored]
+    row = {
+        "problem": i, "split": split, "difficulty": difficulty, "n": n,
+        "solved": scored[0]["solved"],
+        "solve_rate": c / n,
+        "valid_rate": sum(s["valid"] for s in scored) / n,
+        "optimal_rate": sum(optimal) / len(optimal) if optimal else float("nan"),
+        "tokens": sum(tokens) / len(tokens) if tokens else float("nan"),
+    }
+    row.update({f"pass@{k}": pass_at_k(n, c, k) for k in ks})
+    row.update({f"maj@{k}": maj_at_k(answers, correct, k) for k in ks})
+    return row
+
+
+def _labels(name: str, values: Sequence[Any] | None, count: int) -> list[Any]:
+    if values is None:
+        return ["all"] * count
+    values = list(values)
+    if len(values) != count:
+        raise ValueError(f"{name} must have one label per problem ({count}), got {len(values)}")
+    return values

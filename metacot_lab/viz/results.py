@@ -1,0 +1,77 @@
+"""Plots of evaluation results: a metric against difficulty, one line per model.
+
+They take the per-problem tables of :func:`metacot_lab.evaluate.evaluate` (an ``EvalReport``
+or its ``problems`` DataFrame: columns ``difficulty`` and the metric), so comparing a
+search-trace model with a solution-only one is ``plot_accuracy_vs_difficulty({"search":
+a, "solution": b})``. Error bars are one standard error of the mean over problems.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from .style import new_axes
+
+
+def plot_metric_vs_difficulty(
+    results: Mapping[str, Any],
+    metric: str,
+    ax: Axes | None = None,
+    ylabel: str | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Mean of ``metric`` per difficulty for each named result, with standard errors."""
+    if not results:
+        raise ValueError("results must hold at least one named evaluation")
+    tables = {name: _problems(name, r, metric) for name, r in results.items()}
+    fig, ax = new_axes(ax, (6.0, 4.0))
+    for name, df in tables.items():
+        groups = df.groupby("difficulty", sort=True)[metric]
+        mean, count = groups.mean(), groups.count()
+        sem = (groups.std(ddof=1) / np.sqrt(count)).fillna(0.0)
+        ax.errorbar([str(x) for x in mean.index], mean.to_numpy(), yerr=sem.to_numpy(),
+                    marker="o", ms=4, lw=1.8, capsize=3, label=name)
+    ax.set_xlabel("difficulty")
+    ax.set_ylabel(ylabel or metric)
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False, fontsize=9)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig
+
+
+def plot_accuracy_vs_difficulty(
+    results: Mapping[str, Any], ax: Axes | None = None, metric: str = "solve_rate",
+    title: str | None = None,
+) -> Figure:
+    """Share of problems solved (or another rate such as ``"pass@8"``) per difficulty."""
+    fig, ax = new_axes(ax, (6.0, 4.0))
+    plot_metric_vs_difficulty(results, metric, ax=ax, title=title,
+                              ylabel=metric.replace("_", " "))
+    ax.set_ylim(-0.03, 1.03)
+    return fig
+
+
+def plot_tokens_vs_difficulty(
+    results: Mapping[str, Any], ax: Axes | None = None, title: str | None = None
+) -> Figure:
+    """Tokens generated per problem against difficulty."""
+    return plot_metric_vs_difficulty(results, "tokens", ax=ax, title=title,
+                                     ylabel="tokens generated per problem")
+
+
+def _problems(name: str, result: Any, metric: str) -> pd.DataFrame:
+    df = getattr(result, "problems", result)
+    if not isinstance(df, pd.DataFrame):
+        raise ValueError(f"results[{name!r}] must be an EvalReport or a DataFrame, "
+                         f"got {type(result).__name__}")
+    missing = {"difficulty", metric} - set(df.columns)
+    if missing:
+        raise ValueError(f"results[{name!r}] lacks columns {sorted(missing)}")
+    return df

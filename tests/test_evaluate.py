@@ -1,0 +1,175 @@
+"""Evaluation: pass@k and maj@k, verification of generated traces, tables by difficulty."""
+
+from __future__ import annotations
+
+import math
+from itertools import combinations
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lm_helpers import char_tokenizer
+
+from metacot_lab.envs import CountdownConfig, MazeConfig, generate_countdown, generate_mazes
+from metacot_lab.evaluate import answer_key, evaluate, maj_at_k, pass_at_k, score_generations
+from metacot_lab.models import ModelSize, build_model
+from metacot_lab.search import dfs
+from metacot_lab.traces import get_format
+
+COUNTDOWNS = generate_countdown(6, CountdownConfig(num_numbers=3, number_range=(1, 15)),
+                                split="test", seed=0)
+MAZES = generate_mazes(4, MazeConfig(n=5), split="test", seed=0)
+
+
+def gold(problem, fmt):
+    threshold = problem.target if problem.kind == "countdown" else None
+    return get_format(fmt).completion(dfs.search(problem, seed=0, threshold=threshold))
+
+
+class GoldModel(torch.nn.Module):
+    """A stand-in for a language model whose ``generate`` writes the gold trace of each
+    prompt (then <eos>), to check evaluation end to end."""
+
+    def __init__(self, tok, problems, fmt):
+        super().__init__()
+        self.tok = tok
+        f = get_format(fmt)
+        self.answers = {f.prompt(p): gold(p, fmt) for p in problems}
+
+    @property
+    def device(self):
+        return torch.device("cpu")
+
+    def generate(self, input_ids, attention_mask, max_new_tokens, num_return_sequences,
+                 eos_token_id, pad_token_id, **kwargs):
+        rows = []
+        for ids, mask in zip(input_ids, attention_mask, strict=True):
+            prompt = self.tok.decode(ids[mask.bool()])
+            new = self.tok(self.answers[prompt])["input_ids"] + [eos_token_id]
+            rows += [new[:max_new_tokens]] * num_return_sequences
+        width = max(len(r) for r in rows)
+        new = torch.tensor([r + [pad_token_id] * (width - len(r)) for r in rows])
+        return torch.cat([input_ids.repeat_interleave(num_return_sequences, 0), new], 1)
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return char_tokenizer()
+
+
+def comb_pass_at_k(n, c, k):
+    """pass@k by brute force: the share of k-subsets holding a correct sample."""
+    subsets = list(combinations([True] * c + [False] * (n - c), k))
+    return sum(any(s) for s in subsets) / len(subsets)
+
+
+@pytest.mark.parametrize(("n", "c", "k", "expected"), [
+    (10, 3, 1, 0.3), (5, 2, 2, 0.7), (4, 0, 4, 0.0), (4, 4, 1, 1.0), (5, 3, 3, 1.0),
+    (10, 1, 5, 0.5), (100, 10, 10, 1 - math.comb(90, 10) / math.comb(100, 10)),
+])
+def test_pass_at_k_known_values(n, c, k, expected):
+    assert pass_at_k(n, c, k) == pytest.approx(expected, rel=1e-12)
+
+
+def test_pass_at_k_matches_brute_force():
+    for n in range(1, 8):
+        for c in range(n + 1):
+            for k in range(1, n + 1):
+                assert pass_at_k(n, c, k) == pytest.approx(comb_pass_at_k(n, c, k))
+
+
+@pytest.mark.parametrize("args", [(0, 0, 1), (3, 4, 1), (3, 1, 4), (3, 1, 0), (3, -1, 1)])
+def test_pass_at_k_rejects_bad_counts(args):
+    with pytest.raises(ValueError):
+        pass_at_k(*args)
+
+
+def test_maj_at_k_votes_over_answers():
+    assert maj_at_k(["a", "b", "a"], [True, False, True], 3) == 1.0
+    assert maj_at_k(["b", "a", "b"], [False, True, False], 3) == 0.0
+    assert maj_at_k(["b", "a", "b"], [False, True, False], 2) == 0.0  # tie: first seen
+    assert maj_at_k(["a", "b", "b"], [True, False, False], 2) == 1.0
+    assert maj_at_k([None, None, "a"], [False, False, True], 3) == 1.0  # no answer, no vote
+    assert maj_at_k([None, None], [False, False], 2) == 0.0
+    with pytest.raises(ValueError):
+        maj_at_k(["a"], [True], 2)
+    with pytest.raises(ValueError):
+        maj_at_k(["a", "b"], [True], 1)
+
+
+def test_answer_key_is_hashable():
+    assert answer_key([(1, 2), (1, 3)]) == ((1, 2), (1, 3))
+    assert answer_key([]) is None and answer_key(None) is None
+    assert hash(answer_key([[1, [2]], {"x": 1}])) is not None
+
+
+@pytest.mark.parametrize(("problems", "fmt"), [
+    (COUNTDOWNS, "metacot"), (COUNTDOWNS, "solution"), (COUNTDOWNS, "sos"),
+    (MAZES, "metacot"), (MAZES, "searchformer"),
+])
+def test_gold_traces_score_one_and_garbage_zero(problems, fmt):
+    report = score_generations(problems, [[gold(p, fmt)] for p in problems], fmt)
+    assert report.problems["solve_rate"].tolist() == [1.0] * len(problems)
+    assert report.samples["valid"].all() and report.samples["answer_correct"].all()
+    garbage = ["", "goal\n" * 3, "\x00\ufffd))((", gold(problems[0], fmt)[::-1]]
+    bad = score_generations(problems, [garbage] * len(problems), fmt)
+    assert bad.summary(None)["solve_rate"].item() == 0.0
+    assert bad.summary(None)["maj@4"].item() == 0.0
+
+
+def test_optimal_rate_on_mazes_matches_the_verifier():
+    from metacot_lab.traces import verify_trace
+
+    report = score_generations(MAZES, [[gold(m, "metacot")] for m in MAZES], "metacot")
+    expected = [verify_trace(m, gold(m, "metacot"), "metacot").optimal for m in MAZES]
+    assert report.problems["optimal_rate"].tolist() == [float(e) for e in expected]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.text(max_size=200))
+def test_arbitrary_text_never_raises(text):
+    for problems, fmt in ((COUNTDOWNS[:1], "metacot"), (MAZES[:1], "searchformer")):
+        report = score_generations(problems, [[text]], fmt)
+        assert report.problems["solve_rate"].item() in (0.0, 1.0)
+
+
+def test_evaluate_a_model_that_writes_the_gold_traces(tok):
+    model = GoldModel(tok, COUNTDOWNS, "metacot")
+    difficulty = [1, 1, 2, 2, 3, 3]
+    report = evaluate(model, tok, COUNTDOWNS, "metacot", difficulty=difficulty,
+                      split=["test"] * 6, n=3, temperature=1.0, max_new_tokens=2000)
+    assert report.ks == (1, 3)
+    table = report.summary()
+    assert table["problems"].tolist() == [2, 2, 2]
+    assert (table[["solve_rate", "valid_rate", "pass@1", "pass@3", "maj@3"]] == 1.0).all().all()
+    tokens = [len(tok(gold(p, "metacot"))["input_ids"]) + 1 for p in COUNTDOWNS]
+    assert report.problems["tokens"].tolist() == tokens
+    assert report.samples["finished"].all()
+
+
+def test_evaluate_cut_traces_are_unsolved(tok):
+    model = GoldModel(tok, MAZES, "searchformer")
+    report = evaluate(model, tok, MAZES, "searchformer", max_new_tokens=8)
+    assert report.summary(None)["solve_rate"].item() == 0.0
+    assert not report.samples["finished"].any()
+    assert (report.samples["tokens"] == 8).all()
+
+
+def test_evaluate_a_random_model_solves_nothing(tok):
+    model = build_model(ModelSize(hidden=32, layers=2, heads=2, intermediate=64), tok, seed=0)
+    report = evaluate(model, tok, COUNTDOWNS[:3], "metacot", n=2, temperature=1.0,
+                      max_new_tokens=24, seed=1)
+    assert report.summary(None)["solve_rate"].item() == 0.0
+    assert len(report.samples) == 6
+
+
+def test_score_generations_checks_its_inputs():
+    with pytest.raises(ValueError, match="one list per problem"):
+        score_generations(COUNTDOWNS, [["x"]], "metacot")
+    with pytest.raises(ValueError, match="same number"):
+        score_generations(COUNTDOWNS[:2], [["x"], ["x", "y"]], "metacot")
+    with pytest.raises(ValueError, match="difficulty"):
+        score_generations(COUNTDOWNS[:1], [["x"]], "metacot", difficulty=[1, 2])
+    with pytest.raises(ValueError):
+        score_generations(MAZES[:1], [["x"]], "sos")  # SoS writes Countdown only

@@ -1,0 +1,36 @@
+"""Result plots: one line per model, the means per difficulty, clear errors."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from metacot_lab.viz.results import plot_accuracy_vs_difficulty, plot_tokens_vs_difficulty
+
+
+def table(rates, tokens):
+    return pd.DataFrame({"difficulty": [1, 1, 2, 2], "solve_rate": rates, "tokens": tokens})
+
+
+def means(fig):
+    """The plotted y values of each named error-bar line."""
+    return {c.get_label(): list(c.lines[0].get_ydata()) for c in fig.axes[0].containers}
+
+
+def test_accuracy_and_tokens_lines_show_the_means():
+    results = {"search": table([1, 0, 1, 1], [10, 20, 30, 50]),
+               "solution": table([0, 0, 1, 0], [5, 5, 6, 6])}
+    fig = plot_accuracy_vs_difficulty(results, title="held-out")
+    assert isinstance(fig, Figure)
+    assert means(fig) == {"search": [0.5, 1.0], "solution": [0.0, 0.5]}
+    assert means(plot_tokens_vs_difficulty(results))["search"] == [15, 40]
+
+
+def test_bad_results_raise_value_error():
+    with pytest.raises(ValueError):
+        plot_accuracy_vs_difficulty({})
+    with pytest.raises(ValueError, match="lacks columns"):
+        plot_accuracy_vs_difficulty({"a": pd.DataFrame({"difficulty": [1]})})
+    with pytest.raises(ValueError, match="EvalReport or a DataFrame"):
+        plot_tokens_vs_difficulty({"a": [1, 2]})
