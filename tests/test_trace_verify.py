@@ -107,8 +107,8 @@ def test_tampered_countdown_traces_fail_with_the_right_error(old, new, kind):
 
 
 def test_false_dead_end_before_more_numbers_is_caught():
-    v = verify_trace(CD, "9*3=27 != 24\n", "metacot")  # 4 is still left: (27,) never reached
-    assert _kind(v) == "unknown"
+    v = verify_trace(CD, "9*3=27 != 24\n", "metacot")  # no "->" says one number is left
+    assert _kind(v) == "state"
     assert not _solvable((4, 27), 24) and _solvable((4, 9, 3), 24) and _solvable((24,), 24)
 
 

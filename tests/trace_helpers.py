@@ -10,11 +10,8 @@ import random
 
 from hypothesis import strategies as st
 
-from metacot_lab import search
 from metacot_lab.envs import Countdown, MazeConfig, generate_mazes
-from metacot_lab.search import dfs
-
-ALGORITHMS = getattr(search, "ALGORITHMS", {"dfs": dfs.search})  # TODO until the registry lands
+from metacot_lab.search import ALGORITHMS
 
 
 def search_tree(name: str, problem, seed: int = 0):

@@ -115,8 +115,8 @@ def explore_line(tree: SearchTree, node: int) -> tuple[str, TraceStep]:
     state = attrs["state"]
     if tree.problem.kind == "countdown":
         step = node_step(tree, node)
-        if len(state) == 1:  # a last number: the verdict says what it is
-            return str(step), TraceStep("generate", None, step)
+        if len(state) == 1:  # a last number: no "->", the verdict says what it is
+            return str(step), TraceStep("generate", tuple(state), step)
         return f"{step} -> {nums_text(state)}", TraceStep("generate", tuple(state), step)
     g, h = attrs["g"], attrs["h"]
     return (f"{cell_text(state)} g {cost_text(g)} h {cost_text(h)}",
@@ -185,7 +185,7 @@ class MetaCotFormat(FormatBase):
                     text, vstep = verdict(tree, n, nxt.kind, alone=False)
                     line, i = f"{line} {text}", i + 1
                     steps.append(vstep)
-                last_explored = n if step.state is not None else None
+                last_explored = n
                 yield line, steps
             elif e.kind == "expand":
                 state = tuple(nodes[n]["state"])
@@ -241,7 +241,7 @@ class _Reader:
         self.done = False
         self.root: Any = None
         self.focus: Any = None  # the written state the search is at (None: unknown)
-        self.last: Any = None  # the written state of the latest explore line
+        self.last: Any = None  # the state of the latest explore line
         self.paths: dict[Any, tuple[Any, ...]] = {}  # written state -> actions from the root
         self.stack: list[Any] = []  # path mode: states moved into, root first
         self.child_path: tuple[Any, ...] | None = None  # the path of the latest explore line
@@ -295,8 +295,8 @@ class _Reader:
             if g is not None:
                 self.costs[state] = g
         if self.mode == "path":
-            self.stack.append(state)  # a last number (None) is undone by [BACK] too
-            if state is not None and not judged:
+            self.stack.append(state)  # a step with a verdict is undone by [BACK] too
+            if not judged:
                 self._add(TraceStep("expand", state), pos)
                 self.focus = state
 
@@ -324,8 +324,8 @@ class _Reader:
 
     def _countdown(self, line: str, pos: int) -> str | None:
         if m := CD_EXPLORE.fullmatch(line):
-            step = step_from_match(m)
-            state = tuple(int(x) for x in m[5].split()) if m[5] else None
+            step = step_from_match(m)  # no "->": the step leaves its result alone
+            state = tuple(int(x) for x in m[5].split()) if m[5] else (step.result,)
             judged = m[6] is not None or m[7] is not None
             self._explored(state, step, step, pos, judged)
             if judged:

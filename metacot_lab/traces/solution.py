@@ -31,8 +31,8 @@ def path_lines(tree: SearchTree, nodes: Sequence[int]) -> Iterator[tuple[str, li
         line, step = explore_line(tree, n)
         steps = [step]
         state = tree.node(n)["state"]
-        kind = "goal" if tree.problem.is_goal(state) else (
-            "dead_end" if step.state is None else None)
+        last_number = tree.problem.kind == "countdown" and len(state) == 1
+        kind = "goal" if tree.problem.is_goal(state) else ("dead_end" if last_number else None)
         if kind is None:
             steps.append(TraceStep("expand", step.state))
         else:

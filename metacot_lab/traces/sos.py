@@ -143,6 +143,7 @@ class SosFormat(FormatBase):
         visited: set[tuple[str | None, tuple[Step, ...]]] = set()  # (node id, operations)
         moving: str | None = None  # the id of a "Moving to Node" awaiting its state line
         focus_path: tuple[Step, ...] = ()
+        reached: dict[tuple[int, ...], tuple[Step, ...]] = {}  # numbers -> operations there
         first = True
         for pos, line in iter_lines(text):
             line = line.replace("<|endoftext|>", "")
@@ -168,8 +169,9 @@ class SosFormat(FormatBase):
                 steps.append(TraceStep(kind, state, path=path, target=target, pos=pos))
                 focus_path, moving = path, None
             elif m := _EXPLORING.fullmatch(line):
-                step = step_from_match(m)
-                steps.append(TraceStep("generate", _read_nums(m[5]), step, pos=pos))
+                step, state = step_from_match(m), _read_nums(m[5])
+                steps.append(TraceStep("generate", state, step, pos=pos))
+                reached[state] = (*focus_path, step)
             elif m := _GENERATED.fullmatch(line):
                 prev = steps[-1] if steps else None
                 restated = (step_from_match(m, 4), _read_nums(m[3]))
@@ -184,10 +186,10 @@ class SosFormat(FormatBase):
             elif m := _DEAD.fullmatch(line):
                 steps.append(TraceStep("dead_end", (int(m[1]),), target=int(m[2]), pos=pos))
             elif m := _GOAL.match(line):  # a prefix match: reading stops here anyway
-                steps.append(TraceStep("goal", (int(m[1]),), target=int(m[2]), pos=pos))
-                prev = steps[-2] if len(steps) > 1 else None
-                if prev is not None and prev.kind == "generate":
-                    parsed.answer = [*focus_path, prev.action]
+                state = (int(m[1]),)
+                steps.append(TraceStep("goal", state, target=int(m[2]), pos=pos))
+                if state in reached:  # the operations that led to the number claimed
+                    parsed.answer = list(reached[state])
                 return parsed
             elif line.strip() == _NO_SOLUTION:
                 return parsed
