@@ -198,6 +198,8 @@ def test_garbage_is_invalid_and_never_raises(name, env, text):
     problem = CD if env == "countdown" else MAZE
     v = verify_trace(problem, text, name)
     assert isinstance(v, TraceVerdict) and not v.solved
+    if set(text.split()) - {"bos", "eos"}:  # not blank (a blank trace is a legal empty one)
+        assert not v.valid
     if not v.valid:
         _kind(v)
         assert v.error_pos is None or 0 <= v.error_pos <= len(text)
