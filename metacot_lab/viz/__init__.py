@@ -1,5 +1,9 @@
 """Pure drawing functions (each returns a matplotlib Figure and accepts an optional ``ax``)
-and a step-through widget that falls back to a static figure without a notebook front end."""
+and a step-through widget that falls back to a static figure without a notebook front end.
+
+Without an ``ax`` the functions build a figure outside pyplot (nothing to close, no backend
+switched); Jupyter displays it once the inline backend is on (``%matplotlib inline``, as
+the course notebooks do, or any earlier pyplot figure)."""
 
 from .curves import plot_mean_spread
 from .maze import draw_maze, expansion_order

@@ -22,6 +22,7 @@ from .style import (
     SOLUTION_COLOR,
     START_COLOR,
     WALL_COLOR,
+    algorithm_title,
     new_axes,
 )
 from .tree import check_tree, check_upto_event
@@ -165,7 +166,7 @@ def _title(maze: Maze, tree: SearchTree | None, upto_event: int | None) -> str:
     if tree is None:
         return f"{maze.n}×{maze.n} maze · shortest plan {maze.shortest_path_length()} moves"
     expanded = len(expansion_order(tree, upto_event))
-    head = f"{tree.algorithm.upper()} · {expanded} cells expanded"
+    head = f"{algorithm_title(tree.algorithm)} · {expanded} cells expanded"
     if upto_event is not None:
         return f"{head}\nafter event {upto_event}/{len(tree.events)}"
     result = (f"plan {tree.stats()['solution_length']} moves (shortest "

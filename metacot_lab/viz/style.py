@@ -49,6 +49,14 @@ def axes_size_inches(ax: Axes) -> tuple[float, float]:
     return box.width * ax.figure.get_figwidth(), box.height * ax.figure.get_figheight()
 
 
+ALGORITHM_TITLES = {"astar": "A*", "bfs": "BFS", "dfs": "DFS", "beam": "Beam", "mcts": "MCTS"}
+
+
+def algorithm_title(name: str) -> str:
+    """How figures name an algorithm: ``"astar"`` -> ``"A*"``, unknown names upper-cased."""
+    return ALGORITHM_TITLES.get(name, name.upper())
+
+
 def problem_title(problem: Any) -> str:
     """A one-line name for a problem, e.g. ``"Countdown: 24 from [4, 9, 3, 2]"``."""
     kind = getattr(problem, "kind", None)

@@ -27,6 +27,7 @@ from .style import (
     EDGE_COLOR,
     SOLUTION_COLOR,
     STATUS_STYLE,
+    algorithm_title,
     axes_size_inches,
     new_axes,
     number_text,
@@ -171,8 +172,8 @@ def _slot_layout(
             pos[key] = ((pos[kids[0]][0] + pos[kids[-1]][0]) / 2, float(nodes[key]["depth"]))
         else:
             pos[key] = (float(slot), float(nodes[key]["depth"]))
-            if key in notes:
-                pos[("more", key)] = (float(slot), nodes[key]["depth"] + 1.0)
+            if key in notes:  # beside the leaf, short of the next layer
+                pos[("more", key)] = (float(slot), nodes[key]["depth"] + 0.6)
             slot += 1
     missing = keep - pos.keys()
     if missing:
@@ -354,7 +355,7 @@ def _legend_handles(view: TreeView) -> list:
 
 def _title(tree: SearchTree, view: TreeView, upto_event: int | None) -> str:
     stats = tree.stats()
-    head = f"{tree.algorithm.upper()} · {problem_title(tree.problem)}"
+    head = f"{algorithm_title(tree.algorithm)} · {problem_title(tree.problem)}"
     if upto_event is None:
         result = (
             f"solved in {stats['solution_length']} steps" if tree.solved else "not solved"
