@@ -201,3 +201,51 @@ def test_pack_rows_places_every_example_once_within_the_limit():
     assert pack_rows(lengths, 64) == rows
     with pytest.raises(ValueError, match="max_length=10"):
         pack_rows([11], 10)
+
+
+DDP_SCRIPT = """
+import json, sys
+sys.path.insert(0, {tests!r})
+import torch.distributed as dist
+from lm_helpers import addition_dataset, char_tokenizer
+from metacot_lab.models import ModelSize, build_model
+from metacot_lab.train import SFTRunConfig, train_sft
+
+tok = char_tokenizer()
+out = {{}}
+for name, kw in [("steps", {{}}), ("seconds", {{"max_seconds": 0.3, "max_steps": 10_000}})]:
+    if name == "seconds" and dist.get_rank() == 1:
+        kw["max_seconds"] = 1e6  # only rank 0 runs out of time: both must stop together
+    model = build_model(ModelSize(32, 2, 2, 64), tok, seed=0)
+    r = train_sft(model, tok, addition_dataset(64), SFTRunConfig(
+        batch_size=4, logging_steps=1, progress=False, **{{"max_steps": 4, **kw}}))
+    out[name] = [r.steps, r.tokens_seen, r.loss_history, r.budget]
+print("RESULT", dist.get_rank(), json.dumps(out))
+"""
+
+
+def test_runs_unchanged_as_two_processes_under_torchrun(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "ddp.py"
+    script.write_text(DDP_SCRIPT.format(tests=str(Path(__file__).parent)))
+    torchrun = Path(sys.executable).parent / "torchrun"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([str(torchrun), "--standalone", "--nproc_per_node", "2", str(script)],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = dict(line.split(" ", 2)[1:] for line in proc.stdout.splitlines()
+                   if line.startswith("RESULT"))
+    rank0, rank1 = json.loads(results["0"]), json.loads(results["1"])
+    assert rank0["steps"] == rank1["steps"]  # one model trained by two processes (DDP)
+    steps, tokens, _, budget = rank0["steps"]
+    assert steps == 4 and budget == "max_steps"
+    single = run(char_tokenizer(), addition_dataset(64), max_steps=4, batch_size=4,
+                 learning_rate=None)
+    assert tokens > single.tokens_seen  # both processes' batches are counted
+    assert rank0["seconds"][0] == rank1["seconds"][0] < 10_000
+    assert rank0["seconds"][3] == rank1["seconds"][3] == "max_seconds"

@@ -32,7 +32,7 @@ from peft import LoraConfig
 from transformers import PreTrainedTokenizerBase, PrinterCallback, TrainerCallback
 from trl import SFTConfig, SFTTrainer
 
-from ..config import MAX_SEED
+from ..config import MAX_SEED, get_device
 from ..models import count_parameters
 from ..validation import check_choice, check_float, check_int
 from .packing import pack_whole_examples
@@ -225,8 +225,10 @@ class CausalCollator:
 def sft_config(config: SFTRunConfig, output_dir: str) -> SFTConfig:
     """The ``trl`` :class:`SFTConfig` for ``config`` (with the CPU traps of STACK.md avoided)."""
     lr = config.learning_rate or (LORA_LR if config.lora is not None else FULL_LR)
-    gpu = not config.use_cpu and torch.cuda.is_available()
-    bf16 = gpu and torch.cuda.is_bf16_supported() if config.bf16 is None else config.bf16
+    device = "cpu" if config.use_cpu else get_device()
+    bf16 = config.bf16
+    if bf16 is None:
+        bf16 = device == "cuda" and torch.cuda.is_bf16_supported()
     return SFTConfig(
         output_dir=output_dir,
         seed=config.seed,
@@ -244,7 +246,8 @@ def sft_config(config: SFTRunConfig, output_dir: str) -> SFTConfig:
         packing_strategy="wrapped",  # trl's default "bfd" is ~10x slower on a CPU
         completion_only_loss=True,  # prompt tokens get label -100
         bf16=bf16,  # trl would default to True and fail on a CPU
-        use_cpu=config.use_cpu or (bf16 and not gpu),  # CPU autocast must be asked for
+        # a CPU run must say so: for bf16 autocast, and for DDP (gloo) under torchrun/accelerate
+        use_cpu=device == "cpu" or (bf16 and device != "cuda"),
         activation_checkpointing=False,  # trl turns it on: 27% slower, useless at these sizes
         logging_steps=config.logging_steps,
         save_strategy="steps" if config.save_steps is not None else "no",
