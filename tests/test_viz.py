@@ -29,6 +29,7 @@ from metacot_lab.viz import (
     select_nodes,
     step_through,
     tree_layout,
+    visits_at,
 )
 from metacot_lab.viz import widgets as widgets_mod
 
@@ -306,3 +307,19 @@ def test_plot_mean_spread():
 def test_bad_arguments_raise_value_error(call):
     with pytest.raises(ValueError):
         call(dfs.search(MAZE))
+
+
+@pytest.mark.skipif("mcts" not in ALGORITHMS, reason="MCTS not in metacot_lab.search yet")
+@pytest.mark.parametrize("problem", [MAZE, COUNTDOWN], ids=["maze", "countdown"])
+def test_mcts_labels_show_visits_as_they_were(problem):
+    tree = ALGORITHMS["mcts"](problem, budget=200, seed=1)
+    final = visits_at(tree)
+    for n in tree.graph:
+        visits, value = final.get(n, (0, 0.0))
+        assert visits == tree.node(n)["visits"]
+        assert value == pytest.approx(tree.node(n)["value"])
+    k = len(tree.events) // 2
+    backups = sum(e.kind == "backup" for e in tree.events[:k])
+    assert visits_at(tree, k).get(tree.root, (0, 0.0))[0] == backups
+    texts = [t.get_text() for t in draw_tree(tree, upto_event=k, label="path").axes[0].texts]
+    assert any(f"N={backups}" in t for t in texts)  # the root's label, as of event k

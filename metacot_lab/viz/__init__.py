@@ -7,7 +7,7 @@ the course notebooks do, or any earlier pyplot figure)."""
 
 from .curves import plot_mean_spread
 from .maze import draw_maze, expansion_order
-from .tree import TreeView, draw_tree, node_label, select_nodes, tree_layout
+from .tree import TreeView, draw_tree, node_label, select_nodes, tree_layout, visits_at
 from .widgets import describe_event, has_front_end, render_frame, step_through
 
 __all__ = [
@@ -23,4 +23,5 @@ __all__ = [
     "select_nodes",
     "step_through",
     "tree_layout",
+    "visits_at",
 ]

@@ -181,12 +181,31 @@ def _slot_layout(
     return pos
 
 
-def node_label(tree: SearchTree, node: int, sep: str = "\n") -> str:
-    """The node's state, ``sep``, then its values (``h``, or MCTS visits and value)."""
+def visits_at(tree: SearchTree, upto_event: int | None = None) -> dict[int, tuple[int, float]]:
+    """MCTS ``(visits, mean value)`` of each node after the first ``upto_event`` events,
+    rebuilt from the ``backup`` events (each adds its value to the path from the root)."""
+    events = tree.events if upto_event is None else tree.events[:upto_event]
+    visits: Counter[int] = Counter()
+    totals: Counter[int] = Counter()
+    for kind, node, value in events:
+        if kind == "backup":
+            for n in tree.path_to(node):
+                visits[n] += 1
+                totals[n] += value or 0.0
+    return {n: (k, totals[n] / k) for n, k in visits.items()}
+
+
+def node_label(
+    tree: SearchTree, node: int, sep: str = "\n",
+    visits: dict[int, tuple[int, float]] | None = None,
+) -> str:
+    """The node's state, ``sep``, then its values: ``h``, or MCTS visits and mean value
+    (from ``visits``, see :func:`visits_at`, else the node's final attributes)."""
     attrs = tree.graph.nodes[node]
     if attrs.get("visits") is not None:
-        value = attrs.get("value")
-        values = f"N={attrs['visits']}" + ("" if value is None else f" V={number_text(value)}")
+        n, value = (attrs["visits"], attrs.get("value")) if visits is None else visits.get(
+            node, (0, None))
+        values = f"N={n}" + ("" if value is None else f" V={number_text(value)}")
     else:
         values = f"h={number_text(attrs['h'])}"
     return f"{state_text(attrs['state'])}{sep}{values}"
@@ -219,7 +238,8 @@ def draw_tree(
     if orient == "auto":
         orient = "right" if slots > 2 * layers else "down"
     right = orient == "right"
-    labels = {n: node_label(tree, n, "  " if right else "\n") for n in view.nodes}
+    visits = None if upto_event is None else visits_at(tree, upto_event)
+    labels = {n: node_label(tree, n, "  " if right else "\n", visits) for n in view.nodes}
     chars = max(len(line) for text in labels.values() for line in text.split("\n"))
     label_in = chars * LABEL_FONT * _CHAR_WIDTH / 72 + 0.1
     # room a label needs: (along the slots, along the layers), in inches
