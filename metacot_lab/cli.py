@@ -1,0 +1,30 @@
+"""The ``metacot`` command: ``metacot data build ...`` (see :mod:`metacot_lab.data`)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+USAGE = """usage: metacot COMMAND ...
+
+commands:
+  data    build datasets of search traces (metacot data build --help)
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Dispatch to a subcommand; returns the exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(USAGE, end="")
+        return 0 if args else 2
+    if args[0] == "data":
+        from .data import main as data_main
+
+        return data_main(args[1:], prog="metacot data")
+    print(f"metacot: unknown command {args[0]!r}\n{USAGE}", end="", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
