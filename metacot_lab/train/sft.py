@@ -18,7 +18,7 @@ mean example length so rows hold several examples.
 from __future__ import annotations
 
 import math
-import shutil
+import os
 import tempfile
 import time
 import warnings
@@ -36,6 +36,9 @@ from ..config import MAX_SEED, get_device
 from ..models import count_parameters
 from ..validation import check_choice, check_float, check_int
 from .packing import pack_whole_examples
+
+UNSAVED_DIR = os.path.join(tempfile.gettempdir(), "metacot-sft-unsaved")
+"""The trainer's output_dir when a run saves nothing (no checkpoint is written there)."""
 
 FULL_LR = 1e-3
 """Default learning rate for full fine-tuning: tiny from-scratch models want ~1e-3 (trl's
@@ -82,7 +85,7 @@ class SFTRunConfig:
     you expect to reach, or ``lr_scheduler="constant_with_warmup"``)."""
 
     seed: int = 0
-    output_dir: str | None = None  # checkpoints; None: a temporary folder removed afterwards
+    output_dir: str | None = None  # checkpoints; None: nothing is written
     learning_rate: float | None = None  # None: FULL_LR, or LORA_LR with lora
     batch_size: int = 32  # sequences per step and device
     grad_accum: int = 1
@@ -262,8 +265,7 @@ def sft_config(config: SFTRunConfig, output_dir: str) -> SFTConfig:
 
 
 def build_trainer(
-    model: Any, tokenizer: PreTrainedTokenizerBase, dataset: Dataset, config: SFTRunConfig,
-    output_dir: str | None = None,
+    model: Any, tokenizer: PreTrainedTokenizerBase, dataset: Dataset, config: SFTRunConfig
 ) -> tuple[SFTTrainer, RunMonitor]:
     """An ``SFTTrainer`` ready to train on ``dataset`` (columns ``prompt``, ``completion``),
     with the step count of ``config``'s budget set, and its :class:`RunMonitor`."""
@@ -277,7 +279,7 @@ def build_trainer(
         raise ValueError("tokenizer must define eos_token and pad_token")
     if config.packing != "wrapped":
         warn_if_truncated(tokenizer, dataset, config.max_length)
-    args = sft_config(config, output_dir or config.output_dir or tempfile.mkdtemp("-sft"))
+    args = sft_config(config, config.output_dir or UNSAVED_DIR)
     bars = datasets_logging.is_progress_bar_enabled()
     if not config.progress:
         datasets_logging.disable_progress_bar()
@@ -331,14 +333,8 @@ def train_sft(
     model: Any, tokenizer: PreTrainedTokenizerBase, dataset: Dataset, config: SFTRunConfig
 ) -> SFTResult:
     """Fine-tune ``model`` on ``dataset``'s completions; see :class:`SFTRunConfig`."""
-    config.check()
-    scratch = None if config.output_dir else tempfile.mkdtemp("-sft")
-    try:
-        trainer, monitor = build_trainer(model, tokenizer, dataset, config, scratch)
-        trainer.train(resume_from_checkpoint=config.resume_from_checkpoint or None)
-    finally:
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
+    trainer, monitor = build_trainer(model, tokenizer, dataset, config)
+    trainer.train(resume_from_checkpoint=config.resume_from_checkpoint or None)
     state = trainer.state
     if config.max_tokens is not None:
         budget, value = "max_tokens", config.max_tokens
