@@ -313,7 +313,7 @@ def _rows(problems: Sequence[Any], split: str, start: int, seed: int, num_proc: 
                    "search_kwargs": args["search_kwargs"]},
         remove_columns=table.column_names,
         features=FEATURES,
-        num_proc=num_proc if len(problems) >= 2 * num_proc else None,
+        num_proc=num_proc if num_proc > 1 and len(problems) >= 2 * num_proc else None,
         desc=f"{split} {args['env']} {args['algorithm']} {args['format']}",
     )
 
