@@ -9,6 +9,7 @@ over the final answers of the first ``k`` samples).
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
@@ -16,11 +17,13 @@ from math import prod
 from typing import Any
 
 import pandas as pd
+from datasets import Dataset, DatasetDict
 from transformers import PreTrainedTokenizerBase
 
+from .envs import problem_from_dict
 from .inference import Generation, generate
 from .traces import TraceFormat, get_format, verify_trace
-from .validation import check_int
+from .validation import check_choice, check_int
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -117,6 +120,43 @@ def evaluate(
                     temperature=temperature, top_p=top_p, seed=seed, batch_size=batch_size,
                     progress=progress)
     return score_generations(problems, gens, fmt, ks=ks, difficulty=difficulty, split=split)
+
+
+def evaluate_dataset(
+    model: Any,
+    tokenizer: PreTrainedTokenizerBase,
+    dataset: Dataset | DatasetDict,
+    *,
+    splits: Sequence[str] | None = None,
+    limit: int | None = None,
+    **kwargs: Any,
+) -> EvalReport:
+    """:func:`evaluate` on the problems of a dataset made by :mod:`metacot_lab.data`
+    (columns ``problem``, ``format``, ``difficulty``), in its format, labelled with its
+    difficulty and split. A ``DatasetDict`` contributes ``splits`` (default: every split but
+    ``train``); ``limit`` keeps the first rows of each split."""
+    if isinstance(dataset, Dataset):
+        parts = {"all": dataset}
+    elif isinstance(dataset, DatasetDict):
+        names = [s for s in dataset if s != "train"] if splits is None else list(splits)
+        for name in names:
+            check_choice("split", name, tuple(dataset))
+        parts = {name: dataset[name] for name in names}
+    else:
+        raise ValueError(f"dataset must be a datasets.Dataset or DatasetDict, got {dataset!r}")
+    if limit is not None:
+        check_int("limit", limit, 1)
+        parts = {name: ds.select(range(min(limit, len(ds)))) for name, ds in parts.items()}
+    formats = {f for ds in parts.values() for f in ds["format"]}
+    if len(formats) != 1:
+        raise ValueError(f"dataset rows must share one format, got {sorted(formats)}")
+    problems, difficulty, split = [], [], []
+    for name, ds in parts.items():
+        problems += [problem_from_dict(json.loads(p)) for p in ds["problem"]]
+        difficulty += list(ds["difficulty"])
+        split += [name] * len(ds)
+    return evaluate(model, tokenizer, problems, formats.pop(), difficulty=difficulty,
+                    split=split, **kwargs)
 
 
 def score_generations(

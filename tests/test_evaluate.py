@@ -27,15 +27,18 @@ def gold(problem, fmt):
     return get_format(fmt).completion(dfs.search(problem, seed=0, threshold=threshold))
 
 
+def gold_answers(problems, fmt):
+    return {get_format(fmt).prompt(p): gold(p, fmt) for p in problems}
+
+
 class GoldModel(torch.nn.Module):
     """A stand-in for a language model whose ``generate`` writes the gold trace of each
     prompt (then <eos>), to check evaluation end to end."""
 
-    def __init__(self, tok, problems, fmt):
+    def __init__(self, tok, answers):
         super().__init__()
         self.tok = tok
-        f = get_format(fmt)
-        self.answers = {f.prompt(p): gold(p, fmt) for p in problems}
+        self.answers = answers  # prompt -> completion
 
     @property
     def device(self):
@@ -135,7 +138,7 @@ def test_arbitrary_text_never_raises(text):
 
 
 def test_evaluate_a_model_that_writes_the_gold_traces(tok):
-    model = GoldModel(tok, COUNTDOWNS, "metacot")
+    model = GoldModel(tok, gold_answers(COUNTDOWNS, "metacot"))
     difficulty = [1, 1, 2, 2, 3, 3]
     report = evaluate(model, tok, COUNTDOWNS, "metacot", difficulty=difficulty,
                       split=["test"] * 6, n=3, temperature=1.0, max_new_tokens=2000)
@@ -149,7 +152,7 @@ def test_evaluate_a_model_that_writes_the_gold_traces(tok):
 
 
 def test_evaluate_cut_traces_are_unsolved(tok):
-    model = GoldModel(tok, MAZES, "searchformer")
+    model = GoldModel(tok, gold_answers(MAZES, "searchformer"))
     report = evaluate(model, tok, MAZES, "searchformer", max_new_tokens=8)
     assert report.summary(None)["solve_rate"].item() == 0.0
     assert not report.samples["finished"].any()
@@ -173,3 +176,29 @@ def test_score_generations_checks_its_inputs():
         score_generations(COUNTDOWNS[:1], [["x"]], "metacot", difficulty=[1, 2])
     with pytest.raises(ValueError):
         score_generations(MAZES[:1], [["x"]], "sos")  # SoS writes Countdown only
+
+
+@pytest.mark.parametrize("name", ["countdown3_dfs_metacot", "maze5_astar_searchformer"])
+def test_evaluate_dataset_with_the_course_tokenizer(name):
+    from metacot_lab.config import DATA_DIR
+    from metacot_lab.data import load_dataset_dir
+    from metacot_lab.evaluate import evaluate_dataset
+    from metacot_lab.traces.tokenizer import build_tokenizer
+
+    course = build_tokenizer()
+    dd = load_dataset_dir(DATA_DIR / name)
+    rows = [r for split in dd.values() for r in split]
+    model = GoldModel(course, {r["prompt"]: r["completion"] for r in rows})
+    report = evaluate_dataset(model, course, dd, limit=4, max_new_tokens=4000)
+    heldout = [s for s in dd if s.startswith("test_")]
+    assert report.problems["split"].tolist() == ["val"] * 4 + ["test"] * 4 + heldout * 4
+    assert report.summary(None)["solve_rate"].item() == 1.0
+    first = dd["val"][0]
+    prompt_tokens = len(course(first["prompt"])["input_ids"])
+    assert report.problems["tokens"][0] == first["trace_tokens"] - prompt_tokens
+    assert report.problems["difficulty"].tolist()[:4] == dd["val"]["difficulty"][:4]
+    only_test = evaluate_dataset(model, course, dd, splits=["test"], limit=2,
+                                 max_new_tokens=4000)
+    assert only_test.problems["split"].tolist() == ["test", "test"]
+    with pytest.raises(ValueError, match="split"):
+        evaluate_dataset(model, course, dd, splits=["nope"])

@@ -120,3 +120,15 @@ def test_tokenizer_without_pad_is_rejected(tok):
     bare.pad_token = None
     with pytest.raises(ValueError, match="pad_token_id"):
         build_model(TINY, bare)
+
+
+def test_models_take_the_course_tokenizer(tmp_path):
+    from metacot_lab.traces.tokenizer import build_tokenizer
+
+    course = build_tokenizer()
+    model = build_model("1m", course, seed=0)
+    assert model.config.vocab_size == len(course)
+    assert model.get_input_embeddings().weight.shape[0] == len(course)
+    assert model.config.eos_token_id == course.convert_tokens_to_ids("<eos>")
+    path = save_model(model, tmp_path / "m", course)
+    assert load_tokenizer(path).get_vocab() == course.get_vocab()

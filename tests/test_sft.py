@@ -250,3 +250,21 @@ def test_runs_unchanged_as_two_processes_under_torchrun(tmp_path):
     assert tokens > single.tokens_seen  # both processes' batches are counted
     assert rank0["seconds"][0] == rank1["seconds"][0] < 10_000
     assert rank0["seconds"][3] == rank1["seconds"][3] == "max_seconds"
+
+
+def test_course_tokenizer_labels_are_the_completions_of_shipped_data():
+    from metacot_lab.config import DATA_DIR
+    from metacot_lab.data import load_dataset_dir
+    from metacot_lab.traces.tokenizer import build_tokenizer
+
+    course = build_tokenizer()
+    data = load_dataset_dir(DATA_DIR / "countdown4_dfs_metacot")["train"].select(range(8))
+    trainer, _ = build_trainer(build_model(TINY, course), course, data,
+                               SFTRunConfig(batch_size=8, max_length=4096, max_steps=1,
+                                            progress=False))
+    batch = next(iter(trainer.get_train_dataloader()))
+    completions = sorted(c + "<eos>" for c in data["completion"])
+    labels = [[t for t in row if t != -100] for row in batch["labels"].tolist()]
+    assert sorted(course.decode(row) for row in labels) == completions
+    real = (batch["input_ids"] != course.pad_token_id).sum(1).tolist()
+    assert sorted(real) == sorted(data["trace_tokens"])
