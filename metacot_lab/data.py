@@ -34,6 +34,10 @@ generator then takes further problems of the split until each split has its size
 ``keep_unsolved=True`` every problem is kept (solution-only and backtrack traces of an
 unsolved search are empty).
 
+``max_tokens`` (default ``None``: no limit) drops rows whose ``trace_tokens`` exceed it, the
+way unsolved ones are dropped (further problems fill the split), so that no row of the
+dataset is longer than the model's context: pass the context length you train with.
+
 Everything is deterministic: problems come from the generators with ``seed``; the search on
 the ``i``-th problem of a split gets its own seed drawn from ``(seed, split, i)``, so rows do
 not depend on ``num_proc`` (``Dataset.map`` over problem indices, with a progress bar).
@@ -93,6 +97,7 @@ FEATURES = Features({
 })
 """The columns of every split, in order."""
 MAX_ROWS = 10_000_000
+MAX_TOKENS = 10_000_000
 Generator = Callable[[int, int], list]  # (count, seed) -> the first count problems of a split
 _MIN_SOLVE_RATE = 0.05  # the solve rate assumed when too few searches succeed to estimate it
 
@@ -112,11 +117,13 @@ def build_dataset(
     env_kwargs: dict[str, Any] | None = None,
     keep_unsolved: bool = False,
     larger_n: int | None = None,
+    max_tokens: int | None = None,
 ) -> DatasetDict:
     """Traces of ``algorithm`` on ``env`` problems written in ``format`` (see the module
     docstring). ``n_heldout`` (default ``n_test``) sizes the held-out split; ``env_kwargs``
     go to :class:`~metacot_lab.envs.CountdownConfig` / :class:`~metacot_lab.envs.MazeConfig`,
-    ``search_kwargs`` to the search (all but ``seed``)."""
+    ``search_kwargs`` to the search (all but ``seed``); ``max_tokens`` drops rows whose
+    ``trace_tokens`` exceed it (``None``: keep every length)."""
     check_choice("env", env, ENVS)
     check_choice("algorithm", algorithm, tuple(ALGORITHMS))
     check_choice("format", format, tuple(FORMATS))
@@ -134,10 +141,12 @@ def build_dataset(
     check_int("num_proc", num_proc, 1, 256)
     if not isinstance(keep_unsolved, bool):
         raise ValueError(f"keep_unsolved must be True or False, got {keep_unsolved!r}")
+    if max_tokens is not None:
+        check_int("max_tokens", max_tokens, 1, MAX_TOKENS)
     search_kwargs = _check_search_kwargs(algorithm, search_kwargs)
     generators = _generators(env, env_kwargs, larger_n)
     args = {"env": env, "algorithm": algorithm, "format": format,
-            "search_kwargs": search_kwargs}
+            "search_kwargs": search_kwargs, "max_tokens": max_tokens}
     return DatasetDict({
         split: _build_split(split, generators[split], n, seed, num_proc, keep_unsolved, args)
         for split, n in sizes.items()
@@ -272,19 +281,23 @@ def _build_split(
     split: str, generate: Generator, n: int, seed: int, num_proc: int,
     keep_unsolved: bool, args: dict[str, Any],
 ) -> Dataset:
-    """``n`` rows of ``split``: the first ``n`` problems, or with solved-only rows, the
-    first ``n`` solved ones (taking further problems in rounds until there are enough)."""
+    """``n`` rows of ``split``: the first ``n`` problems, or the first ``n`` kept ones
+    (solved, and with ``max_tokens`` short enough), taking further problems in rounds until
+    there are enough."""
+    max_tokens = args["max_tokens"]
+    drops = not keep_unsolved or max_tokens is not None
     rows: list[Dataset] = []
     kept, done, limit = 0, 0, 20 * n + 100
     while kept < n:
         if done >= limit:
+            within = "" if max_tokens is None else f" within max_tokens={max_tokens}"
             raise ValueError(
                 f"only {kept} of {done} {split} problems were solved by {args['algorithm']} "
-                f"with search_kwargs={args['search_kwargs']}; raise the budget or pass "
-                "keep_unsolved=True"
+                f"with search_kwargs={args['search_kwargs']}{within}; raise the budget "
+                "or max_tokens, or pass keep_unsolved=True"
             )
         want = n - kept
-        if done == 0 or keep_unsolved:
+        if done == 0 or not drops:
             count = done + want
         else:  # take enough further problems for the solve rate seen so far, and a margin
             rate = max(kept / done, _MIN_SOLVE_RATE)
@@ -292,6 +305,9 @@ def _build_split(
         part = _rows(generate(count, seed)[done:], split, done, seed, num_proc, args)
         if not keep_unsolved:
             part = part.filter(lambda solved: solved, input_columns="solved")
+        if max_tokens is not None:
+            part = part.filter(lambda tokens: tokens <= max_tokens,
+                               input_columns="trace_tokens")
         rows.append(part)
         kept, done = kept + len(part), count
     if not rows:
@@ -357,6 +373,8 @@ def parser(prog: str = "python -m metacot_lab.data") -> argparse.ArgumentParser:
                    '\'{"budget": 500}\'')
     b.add_argument("--keep-unsolved", action="store_true",
                    help="keep searches that did not reach the goal")
+    b.add_argument("--max-tokens", type=int,
+                   help="drop rows longer than this many tokens (the model context)")
     b.add_argument("--out", required=True, help="output folder")
     return p
 
@@ -373,6 +391,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m metacot_lab.d
         "n_heldout": ns.n_heldout, "seed": ns.seed, "search_kwargs": ns.search_kwargs,
         "env_kwargs": env_kwargs, "keep_unsolved": ns.keep_unsolved, "larger_n": ns.larger_n,
     }
+    if ns.max_tokens is not None:  # absent when unset: build.json of older builds unchanged
+        build_args["max_tokens"] = ns.max_tokens
     dataset = build_dataset(**build_args, num_proc=ns.num_proc)
     out = save_dataset(dataset, ns.out, build_args)
     for split, ds in dataset.items():

@@ -124,6 +124,34 @@ def test_unsolved_searches_are_dropped_or_kept():
     assert dropped["problem"][: len(solved_kept)] == solved_kept
 
 
+def test_max_tokens_drops_long_rows_and_fills_the_split():
+    unlimited = build_dataset("countdown", "dfs", "sos", 12, 0, 0, 0, env_kwargs=CD3)["train"]
+    lengths = sorted(unlimited["trace_tokens"])
+    limit = lengths[len(lengths) // 2]  # about half of the rows are longer
+    assert lengths[0] <= limit < lengths[-1]
+    short = build_dataset("countdown", "dfs", "sos", 12, 0, 0, 0, env_kwargs=CD3,
+                          max_tokens=limit)["train"]
+    assert len(short) == 12 and max(short["trace_tokens"]) <= limit
+    kept = [p for p, t in zip(unlimited["problem"], unlimited["trace_tokens"], strict=True)
+            if t <= limit]
+    assert short["problem"][: len(kept)] == kept  # the same problems, long ones skipped
+    tokenizer = build_tokenizer()
+    for row in short:
+        assert len(tokenizer(row["prompt"] + row["completion"])["input_ids"]) + 1 <= limit
+
+
+def test_max_tokens_none_changes_nothing():
+    args = ("maze", "astar", "metacot", 3, 1, 1)
+    assert (build_dataset(*args, env_kwargs={"n": 4}, max_tokens=None)["train"].to_list()
+            == build_dataset(*args, env_kwargs={"n": 4})["train"].to_list())
+
+
+def test_max_tokens_below_every_trace_raises():
+    with pytest.raises(ValueError, match="max_tokens"):
+        build_dataset("countdown", "dfs", "metacot", 1, 0, 0, 0, env_kwargs=CD3,
+                      max_tokens=2)
+
+
 def test_hopeless_searches_raise():
     with pytest.raises(ValueError, match="keep_unsolved"):
         build_dataset("countdown", "dfs", "metacot", 1, 0, 0, 0, env_kwargs=CD3,
@@ -149,6 +177,10 @@ def test_empty_splits_keep_the_columns():
     ({"seed": -1}, "seed"),
     ({"num_proc": 0}, "num_proc"),
     ({"keep_unsolved": "yes"}, "keep_unsolved"),
+    ({"max_tokens": 0}, "max_tokens"),
+    ({"max_tokens": -5}, "max_tokens"),
+    ({"max_tokens": 1.5}, "max_tokens"),
+    ({"max_tokens": "4096"}, "max_tokens"),
     ({"search_kwargs": {"seed": 3}}, "search_kwargs"),
     ({"search_kwargs": {"beam": 3}}, "search_kwargs"),
     ({"search_kwargs": [1]}, "search_kwargs"),
@@ -182,6 +214,16 @@ def test_command_line_builds_the_same_bytes_as_the_metacot_command(tmp_path, cap
     loaded = load_dataset_dir(tmp_path / "a")
     assert list(loaded) == list(rebuilt)
     assert all(loaded[s].to_list() == rebuilt[s].to_list() for s in rebuilt)
+
+
+def test_command_line_max_tokens(tmp_path):
+    assert main([*CLI_ARGS, "--max-tokens", "400", "--out", str(tmp_path)]) == 0
+    args = json.loads((tmp_path / "build.json").read_text())
+    assert args["max_tokens"] == 400
+    assert all(max(d["trace_tokens"], default=0) <= 400
+               for d in load_dataset_dir(tmp_path).values())
+    with pytest.raises(ValueError, match="max_tokens"):
+        main([*CLI_ARGS, "--max-tokens", "0", "--out", str(tmp_path / "bad")])
 
 
 def test_python_dash_m_entry_point(tmp_path):
