@@ -7,16 +7,19 @@ the course notebooks do, or any earlier pyplot figure)."""
 
 from .curves import plot_mean_spread
 from .maze import draw_maze, expansion_order
+from .trace_view import HighlightedTrace, highlight_trace
 from .tree import TreeView, draw_tree, node_label, select_nodes, tree_layout, visits_at
 from .widgets import describe_event, has_front_end, render_frame, step_through
 
 __all__ = [
+    "HighlightedTrace",
     "TreeView",
     "describe_event",
     "draw_maze",
     "draw_tree",
     "expansion_order",
     "has_front_end",
+    "highlight_trace",
     "node_label",
     "plot_mean_spread",
     "render_frame",
