@@ -44,6 +44,9 @@ test: lint unit notebooks
 
 bench: install
 	$(BIN)/python benchmarks/generation.py
+	$(BIN)/python benchmarks/trace_formats.py
+	$(BIN)/python benchmarks/traces.py
+	$(BIN)/python benchmarks/training.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
