@@ -24,43 +24,26 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from typing import Any
 
 from ..search.tree import SearchTree
 from ..validation import check_int
-from .base import FormatBase, ParsedTrace, TraceStep
-from .metacot import compact_prompt, parse_compact
+from .base import TraceStep
+from .metacot import CompactFormat
 from .solution import path_lines
 
 BACK = "[BACK]"
 
 
-class BacktrackFormat(FormatBase):
-    """Solution paths with a wrong branch and ``[BACK]`` (Countdown and mazes)."""
+class BacktrackFormat(CompactFormat):
+    """Solution paths with a wrong branch and ``[BACK]`` (Countdown and mazes): the path to
+    the wrong branch, the wrong steps, one ``[BACK]`` each, the rest of the path."""
 
     name = "backtrack"
-    envs = ("countdown", "maze")
+    parse_mode = "path"
 
     def __init__(self, seed: int = 0, max_wrong: int = 2):
         self.seed = check_int("seed", seed, 0)
         self.max_wrong = check_int("max_wrong", max_wrong, 1, 64)  # wrong steps per detour
-
-    def prompt(self, problem: Any) -> str:
-        """The compact prompt (as Meta-CoT's)."""
-        self.check_problem(problem)
-        return compact_prompt(problem)
-
-    def completion(self, tree: SearchTree) -> str:
-        """The path to the wrong branch, the wrong steps, ``[BACK]`` each, the rest."""
-        return "".join(line + "\n" for line, _ in self._lines(tree))
-
-    def expected_steps(self, tree: SearchTree) -> list[TraceStep]:
-        """generate/expand along the path, the wrong steps, one backtrack per ``[BACK]``."""
-        return [s for _, steps in self._lines(tree) for s in steps]
-
-    def parse(self, text: str) -> ParsedTrace:
-        """Read a backtrack trace; never raises."""
-        return parse_compact(text, "path")
 
     def detour(self, tree: SearchTree) -> tuple[int, list[int]]:
         """``(i, wrong)``: the wrong nodes, entered from the ``i``-th node of the solution
@@ -99,11 +82,7 @@ class BacktrackFormat(FormatBase):
 
 
 FORMAT = BacktrackFormat()
-prompt = FORMAT.prompt
-completion = FORMAT.completion
-linearize = FORMAT.linearize
-parse = FORMAT.parse
-expected_steps = FORMAT.expected_steps
+prompt, completion, linearize, parse, expected_steps = FORMAT.functions()
 
 __all__ = [
     "BACK",

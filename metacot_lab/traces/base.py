@@ -7,6 +7,7 @@ the prompt states the problem, the completion is what a model learns to write.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -108,5 +109,33 @@ class FormatBase:
         """``prompt(tree.problem) + completion(tree)``."""
         return self.prompt(tree.problem) + self.completion(tree)
 
+    def functions(self) -> tuple[Callable[..., Any], ...]:
+        """``(prompt, completion, linearize, parse, expected_steps)`` bound to this format: the
+        module-level functions of each format module."""
+        return self.prompt, self.completion, self.linearize, self.parse, self.expected_steps
+
+    def parse(self, text: str) -> ParsedTrace:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def expected_steps(self, tree: SearchTree) -> list[TraceStep]:  # pragma: no cover
+        raise NotImplementedError
+
     def __repr__(self) -> str:
         return f"<trace format {self.name!r} for {', '.join(self.envs)}>"
+
+
+class LineFormat(FormatBase):
+    """A format written one line per group of steps: :meth:`_lines` yields ``(line, steps)``
+    and the completion and expected steps both derive from it."""
+
+    def completion(self, tree: SearchTree) -> str:
+        """The lines of :meth:`_lines`, each ended by ``\\n``."""
+        return "".join(line + "\n" for line, _ in self._lines(tree))
+
+    def expected_steps(self, tree: SearchTree) -> list[TraceStep]:
+        """The steps of :meth:`_lines`, in order."""
+        return [s for _, steps in self._lines(tree) for s in steps]
+
+    def _lines(self, tree: SearchTree) -> Iterator[tuple[str, list[TraceStep]]]:
+        """``(line, steps the line stands for)`` for each line of the completion."""
+        raise NotImplementedError  # pragma: no cover - overridden

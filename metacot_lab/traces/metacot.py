@@ -43,7 +43,7 @@ from typing import Any
 from ..envs.countdown import Countdown
 from ..envs.maze import Maze
 from ..search.tree import SearchTree
-from .base import FormatBase, ParsedTrace, TraceStep
+from .base import LineFormat, ParsedTrace, TraceStep
 from .common import NUM, STEP, fail, iter_lines, node_step, step_from_match
 
 _NUMS = rf"{NUM}(?: {NUM})*"
@@ -146,24 +146,29 @@ def verdict(tree: SearchTree, node: int, kind: str, *, alone: bool) -> tuple[str
     return (f"{cell_text(state)} {word}" if alone else word), TraceStep(kind, state)
 
 
-class MetaCotFormat(FormatBase):
-    """Compact Meta-CoT traces (Countdown and mazes, any search algorithm)."""
+class CompactFormat(LineFormat):
+    """The compact formats (Meta-CoT, solution-only, backtrack): the compact prompt, one
+    line per step written by :meth:`_lines`, read back by :func:`parse_compact` in
+    ``parse_mode``."""
 
-    name = "metacot"
     envs = ("countdown", "maze")
+    parse_mode = "search"
 
     def prompt(self, problem: Any) -> str:
         """``target T nums a b c`` or ``maze n start x,y goal x,y walls x,y ...``."""
         self.check_problem(problem)
         return compact_prompt(problem)
 
-    def completion(self, tree: SearchTree) -> str:
-        """One line per written event (see the module docstring)."""
-        return "".join(line + "\n" for line, _ in self._lines(tree))
+    def parse(self, text: str) -> ParsedTrace:
+        """Read a trace of this format; never raises."""
+        return parse_compact(text, self.parse_mode)
 
-    def expected_steps(self, tree: SearchTree) -> list[TraceStep]:
-        """The steps of the written events, in order."""
-        return [s for _, steps in self._lines(tree) for s in steps]
+
+class MetaCotFormat(CompactFormat):
+    """Compact Meta-CoT traces (Countdown and mazes, any search algorithm): one line per
+    written event (see the module docstring)."""
+
+    name = "metacot"
 
     def _lines(self, tree: SearchTree) -> Iterator[tuple[str, list[TraceStep]]]:
         self.check_problem(tree.problem)
@@ -204,10 +209,6 @@ class MetaCotFormat(FormatBase):
             elif e.kind in ("goal", "dead_end") and writes_verdict(tree, n, e.kind):
                 text, vstep = verdict(tree, n, e.kind, alone=True)
                 yield text, [vstep]
-
-    def parse(self, text: str) -> ParsedTrace:
-        """Read a compact Meta-CoT trace; never raises."""
-        return parse_compact(text, "search")
 
 
 def parse_compact(text: str, mode: str) -> ParsedTrace:
@@ -359,14 +360,11 @@ class _Reader:
 
 
 FORMAT = MetaCotFormat()
-prompt = FORMAT.prompt
-completion = FORMAT.completion
-linearize = FORMAT.linearize
-parse = FORMAT.parse
-expected_steps = FORMAT.expected_steps
+prompt, completion, linearize, parse, expected_steps = FORMAT.functions()
 
 __all__ = [
     "FORMAT",
+    "CompactFormat",
     "MetaCotFormat",
     "completion",
     "compact_prompt",

@@ -179,11 +179,7 @@ def _numbers(tokens: list[tuple[int, str]], i: int, plain: int, costs: int) -> l
 
 
 FORMAT = SearchformerFormat()
-prompt = FORMAT.prompt
-completion = FORMAT.completion
-linearize = FORMAT.linearize
-parse = FORMAT.parse
-expected_steps = FORMAT.expected_steps
+prompt, completion, linearize, parse, expected_steps = FORMAT.functions()
 
 __all__ = [
     "FORMAT",

@@ -15,11 +15,10 @@ goal has an empty completion.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 from ..search.tree import SearchTree
-from .base import FormatBase, ParsedTrace, TraceStep
-from .metacot import compact_prompt, explore_line, parse_compact, verdict
+from .base import TraceStep
+from .metacot import CompactFormat, explore_line, verdict
 
 
 def path_lines(tree: SearchTree, nodes: Sequence[int]) -> Iterator[tuple[str, list[TraceStep]]]:
@@ -42,40 +41,19 @@ def path_lines(tree: SearchTree, nodes: Sequence[int]) -> Iterator[tuple[str, li
         yield line, steps
 
 
-class SolutionFormat(FormatBase):
-    """The solution path alone (Countdown and mazes)."""
+class SolutionFormat(CompactFormat):
+    """The solution path alone (Countdown and mazes): one explore line per step of it."""
 
     name = "solution"
-    envs = ("countdown", "maze")
-
-    def prompt(self, problem: Any) -> str:
-        """The compact prompt (as Meta-CoT's)."""
-        self.check_problem(problem)
-        return compact_prompt(problem)
-
-    def completion(self, tree: SearchTree) -> str:
-        """One explore line per step of the solution path."""
-        return "".join(line + "\n" for line, _ in self._lines(tree))
-
-    def expected_steps(self, tree: SearchTree) -> list[TraceStep]:
-        """generate + expand for each step, generate + goal for the last."""
-        return [s for _, steps in self._lines(tree) for s in steps]
+    parse_mode = "path"
 
     def _lines(self, tree: SearchTree) -> Iterator[tuple[str, list[TraceStep]]]:
         self.check_problem(tree.problem)
         return path_lines(tree, tree.solution_path()[1:])
 
-    def parse(self, text: str) -> ParsedTrace:
-        """Read a solution-only trace; never raises."""
-        return parse_compact(text, "path")
-
 
 FORMAT = SolutionFormat()
-prompt = FORMAT.prompt
-completion = FORMAT.completion
-linearize = FORMAT.linearize
-parse = FORMAT.parse
-expected_steps = FORMAT.expected_steps
+prompt, completion, linearize, parse, expected_steps = FORMAT.functions()
 
 __all__ = [
     "FORMAT",

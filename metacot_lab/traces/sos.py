@@ -209,10 +209,6 @@ def _problem(numbers: tuple[int, ...], target: int) -> Countdown | None:
 
 
 FORMAT = SosFormat()
-prompt = FORMAT.prompt
-completion = FORMAT.completion
-linearize = FORMAT.linearize
-parse = FORMAT.parse
-expected_steps = FORMAT.expected_steps
+prompt, completion, linearize, parse, expected_steps = FORMAT.functions()
 
 __all__ = ["FORMAT", "SosFormat", "completion", "expected_steps", "linearize", "parse", "prompt"]
