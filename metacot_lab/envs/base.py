@@ -12,8 +12,8 @@ States and actions are hashable values built from tuples, ints and strings so th
 from __future__ import annotations
 
 import zlib
-from collections.abc import Hashable, Sequence
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 State = Hashable
 Action = Hashable
@@ -72,6 +72,32 @@ def split_of(key: str) -> str:
         if bucket in buckets:
             return split
     raise AssertionError("unreachable: buckets cover 0..99")
+
+
+P = TypeVar("P", bound=SearchProblem)
+
+
+def collect_distinct(
+    sample: Callable[[], P], accept: Callable[[P], bool], count: int, max_attempts: int,
+    what: str, hint: str,
+) -> list[P]:
+    """``count`` problems of distinct ``key()`` drawn by ``sample`` and passing ``accept``, in
+    the order drawn. More than ``max_attempts`` draws raise ``ValueError``: "count=... is
+    more distinct {what} (got ...); {hint}"."""
+    seen: set[str] = set()
+    out: list[P] = []
+    attempts = 0
+    while len(out) < count:
+        attempts += 1
+        if attempts > max_attempts:
+            raise ValueError(f"count={count} is more distinct {what} (got {len(out)}); {hint}")
+        p = sample()
+        key = p.key()
+        if key in seen or not accept(p):
+            continue
+        seen.add(key)
+        out.append(p)
+    return out
 
 
 def as_int_tuple(values: Sequence[Any], name: str) -> tuple[int, ...]:

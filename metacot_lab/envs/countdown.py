@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
 
 from ..validation import check_choice, check_float, check_int, check_int_range
-from .base import as_int_tuple, split_of
+from .base import as_int_tuple, collect_distinct, split_of
 
 OPS: tuple[str, ...] = ("+", "*", "-", "/")
 """Operators in the order Stream of Search tries them for each pair of numbers."""
@@ -370,28 +370,17 @@ def generate_countdown(
             f"{config.heldout_target_fraction} over target_range {config.target_range}"
         )
     rng = random.Random(f"countdown:{seed}:{split}")
-    seen: set[str] = set()
-    out: list[Countdown] = []
-    attempts, max_attempts = 0, 200 * count + 10_000
-    while len(out) < count:
-        attempts += 1
-        if attempts > max_attempts:
-            raise ValueError(
-                f"count={count} is more distinct problems than the split '{split}' of this "
-                f"config yields (got {len(out)}); lower count or widen the ranges"
-            )
-        p = sample_solvable(rng, config)
-        key = p.key()
-        if key in seen:
-            continue
+
+    def accept(p: Countdown) -> bool:
         if split == "heldout_targets":
-            if p.target not in held:
-                continue
-        elif p.target in held or split_of(key) != split:
-            continue
-        seen.add(key)
-        out.append(p)
-    return out
+            return p.target in held
+        return p.target not in held and split_of(p.key()) == split
+
+    return collect_distinct(
+        lambda: sample_solvable(rng, config), accept, count, 200 * count + 10_000,
+        f"problems than the split '{split}' of this config yields",
+        "lower count or widen the ranges",
+    )
 
 
 def game_of_24(count: int, split: str = "train", seed: int = 0) -> list[Countdown]:

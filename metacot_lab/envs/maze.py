@@ -17,7 +17,7 @@ from functools import cached_property
 from typing import Any, ClassVar, NamedTuple
 
 from ..validation import check_choice, check_float, check_int
-from .base import split_of
+from .base import collect_distinct, split_of
 
 Cell = tuple[int, int]
 MOVES: dict[str, Cell] = {"U": (0, -1), "D": (0, 1), "L": (-1, 0), "R": (1, 0)}
@@ -345,20 +345,8 @@ def generate_mazes(
     check_choice("split", split, MAZE_SPLITS)
     check_int("seed", seed, 0)
     rng = random.Random(f"maze:{seed}:{split}:{config.n}")
-    seen: set[str] = set()
-    out: list[Maze] = []
-    attempts, max_attempts = 0, 100 * count + 1_000
-    while len(out) < count:
-        attempts += 1
-        if attempts > max_attempts:
-            raise ValueError(
-                f"count={count} is more distinct mazes than split '{split}' yields for n="
-                f"{config.n} (got {len(out)}); lower count"
-            )
-        maze = sample_maze(rng, config)
-        key = maze.key()
-        if key in seen or split_of(key) != split:
-            continue
-        seen.add(key)
-        out.append(maze)
-    return out
+    return collect_distinct(
+        lambda: sample_maze(rng, config), lambda maze: split_of(maze.key()) == split, count,
+        100 * count + 1_000, f"mazes than split '{split}' yields for n={config.n}",
+        "lower count",
+    )
