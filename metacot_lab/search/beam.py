@@ -19,7 +19,7 @@ from typing import Any
 
 from ..envs.base import SearchProblem
 from ..validation import check_choice, check_int
-from .common import Heuristic, check_search_args, resolve_heuristic
+from .common import Heuristic, check_search_args, resolve_heuristic, start_search
 from .tree import SearchTree
 
 SCORES: tuple[str, ...] = ("h", "f")
@@ -46,10 +46,8 @@ def search(
         "budget": budget, "width": width, "score": score, "seed": seed,
     })
     start = problem.initial_state()
-    root = tree.add_node(start, h=h(start))
-    tree.log("generate", root)
-    if problem.is_goal(start):
-        tree.log("goal", root)
+    root, solved = start_search(tree, start, h)
+    if solved:
         return tree
     nodes = tree.graph.nodes
     closed = {start}  # states placed in a beam (problems with cycles only)

@@ -14,7 +14,7 @@ from collections import deque
 from typing import Any
 
 from ..envs.base import SearchProblem
-from .common import Heuristic, check_search_args, resolve_heuristic
+from .common import Heuristic, check_search_args, resolve_heuristic, start_search
 from .tree import SearchTree
 
 
@@ -34,10 +34,8 @@ def search(
     h = resolve_heuristic(problem, heuristic)
     tree = SearchTree(problem, "bfs", {"budget": budget, "seed": seed})
     start = problem.initial_state()
-    root = tree.add_node(start, h=h(start))
-    tree.log("generate", root)
-    if problem.is_goal(start):
-        tree.log("goal", root)
+    root, solved = start_search(tree, start, h)
+    if solved:
         return tree
     seen = {start}
     queue: deque[tuple[int, list[tuple[Any, Any]]]] = deque([(root, problem.successors(start))])

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..envs.base import SearchProblem
 from ..validation import check_int
+
+if TYPE_CHECKING:
+    from .tree import SearchTree
 
 Heuristic = Callable[[Any], float]
 MAX_BUDGET = 10_000_000
@@ -28,3 +31,14 @@ def resolve_heuristic(problem: SearchProblem, heuristic: Heuristic | None) -> He
 def is_dead_end(problem: SearchProblem, state: Any) -> bool:
     """A state that is not a goal and has no legal action."""
     return not problem.is_goal(state) and not problem.successors(state)
+
+
+def start_search(tree: SearchTree, start: Any, h: Heuristic) -> tuple[int, bool]:
+    """Add the root (state ``start``) to ``tree`` and log its ``generate`` (and ``goal`` if
+    it is one). Returns ``(root, whether start is a goal)``."""
+    root = tree.add_node(start, h=h(start))
+    tree.log("generate", root)
+    solved = tree.problem.is_goal(start)
+    if solved:
+        tree.log("goal", root)
+    return root, solved

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..envs.base import SearchProblem
-from .common import Heuristic, check_search_args, resolve_heuristic
+from .common import Heuristic, check_search_args, resolve_heuristic, start_search
 from .tree import SearchTree
 
 
@@ -36,10 +36,8 @@ def search(
     h = resolve_heuristic(problem, heuristic)
     tree = SearchTree(problem, "dfs", {"budget": budget, "threshold": threshold, "seed": seed})
     start = problem.initial_state()
-    root = tree.add_node(start, h=h(start))
-    tree.log("generate", root)
-    if problem.is_goal(start):
-        tree.log("goal", root)
+    root, solved = start_search(tree, start, h)
+    if solved:
         return tree
     visited = {start}
 
