@@ -222,7 +222,11 @@ def verify_plan(maze: Maze, plan: Any) -> PlanVerdict:
     def bad(moves: int | None, error: str) -> PlanVerdict:
         return PlanVerdict(False, False, False, moves, error)
 
-    if isinstance(plan, str | bytes) or not isinstance(plan, Sequence) or len(plan) == 0:
+    try:
+        empty = len(plan) == 0 if isinstance(plan, Sequence) else True
+    except OverflowError:  # a huge lazy sequence (range(2**63)): its items decide
+        empty = False
+    if isinstance(plan, str | bytes) or empty:
         return bad(None, "plan must be a non-empty sequence of (x, y) cells")
     cells: list[Cell] = []
     for i, c in enumerate(plan):
