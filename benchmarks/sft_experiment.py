@@ -1,0 +1,182 @@
+"""Issue 4's experiment: the same tiny Llama trained on solution-only traces and on search
+traces at equal training compute, evaluated greedily on the test and held-out splits.
+
+Equal training compute means the same number of sequence tokens (prompt + completion,
+without padding) through the model for every format (``--train-tokens``); shorter formats
+therefore see more epochs. Prints one figure per line, ``<env><size>_<format>_<split>_<metric>:
+value`` (solve, valid and, for mazes, optimal rate; tokens generated per problem) and
+``<env><size>_<format>_train_seconds`` / ``_train_tokens``::
+
+    .venv/bin/python benchmarks/sft_experiment.py --env countdown --size 3 --number-range 1,15 \\
+        --formats solution,metacot --model-size 5m --train-tokens 3000000 --n-train 20000 \\
+        --n-eval 100 --max-new-tokens 1024 --seed 0 --bf16 --out runs/cd3
+
+Data: Countdown traces come from DFS with Stream of Search's target threshold, mazes from A*;
+no row is longer than the training context (``--max-length``). Under ``--out`` go, per format,
+``<format>/results.json`` (arguments, training run, summaries by split and by split and
+difficulty, per-problem rows) and the checkpoint ``<format>/model`` (:func:`save_model`),
+plus ``accuracy_vs_difficulty.png`` and ``figures.txt`` (the printed lines). The test
+splits are only reported, never used to choose anything. Timings are wall time and share the
+CPU with whatever else runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from metacot_lab.data import HELDOUT_SPLIT, build_dataset
+from metacot_lab.evaluate import EvalReport, evaluate_dataset
+from metacot_lab.models import MODEL_SIZES, build_model, count_parameters, save_model
+from metacot_lab.traces import formats_for
+from metacot_lab.traces.tokenizer import build_tokenizer
+from metacot_lab.train import SFTRunConfig, train_sft
+from metacot_lab.validation import check_choice, check_int, check_int_range
+from metacot_lab.viz.results import plot_accuracy_vs_difficulty, plot_tokens_vs_difficulty
+
+ALGORITHM = {"countdown": "dfs", "maze": "astar"}
+"""The search that writes each environment's traces (DFS with the SoS threshold: the
+threshold is data.trace_row's default for Countdown DFS)."""
+BATCH_ROWS = 8  # packed rows of --max-length tokens per optimizer step
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse and check the command line (``ValueError`` naming the bad option)."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--env", default="countdown", help="countdown or maze")
+    p.add_argument("--size", type=int, default=3, help="Countdown: numbers; maze: side n")
+    p.add_argument("--number-range", default="1,15", help="Countdown input numbers, lo,hi")
+    p.add_argument("--formats", default="solution,metacot", help="trace formats, comma-separated")
+    p.add_argument("--model-size", default="5m", help=f"one of {sorted(MODEL_SIZES)}")
+    p.add_argument("--train-tokens", type=int, default=3_000_000,
+                   help="sequence tokens seen in training, the same for every format")
+    p.add_argument("--n-train", type=int, default=20_000)
+    p.add_argument("--n-eval", type=int, default=100, help="problems per evaluated split")
+    p.add_argument("--max-new-tokens", type=int, default=1024)
+    p.add_argument("--max-length", type=int, default=1024,
+                   help="training context (packed row length); longer traces are dropped")
+    p.add_argument("--seed", type=int, default=0, help="fixes data, model, training, eval")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--bf16", action="store_true", help="bf16 autocast in training")
+    ns = p.parse_args(argv)
+    check_choice("env", ns.env, tuple(ALGORITHM))
+    check_int("size", ns.size, *((3, 6) if ns.env == "countdown" else (3, 30)))
+    try:
+        ns.number_range = tuple(int(x) for x in ns.number_range.split(","))
+    except ValueError:
+        raise ValueError(f"number_range must be lo,hi, got {ns.number_range!r}") from None
+    ns.number_range = check_int_range("number_range", ns.number_range, 1, 1000)
+    ns.formats = [check_choice("formats", f, tuple(formats_for(ns.env)))
+                  for f in ns.formats.split(",")]
+    check_choice("model_size", ns.model_size, tuple(MODEL_SIZES))
+    check_int("train_tokens", ns.train_tokens, 1, 1 << 40)
+    check_int("n_train", ns.n_train, 1, 10_000_000)
+    check_int("n_eval", ns.n_eval, 1, 1_000_000)
+    check_int("max_new_tokens", ns.max_new_tokens, 1, 1 << 16)
+    check_int("max_length", ns.max_length, 16, MODEL_SIZES[ns.model_size].max_positions)
+    check_int("seed", ns.seed, 0)
+    return ns
+
+
+def run_format(ns: argparse.Namespace, fmt: str, tokenizer: Any, out: Path,
+               emit: Any) -> EvalReport:
+    """Build the data, train and evaluate one format; save its results and checkpoint."""
+    tag = f"{ns.env}{ns.size}_{fmt}"
+    env_kwargs = ({"num_numbers": ns.size, "number_range": ns.number_range}
+                  if ns.env == "countdown" else {"n": ns.size})
+    heldout = HELDOUT_SPLIT[ns.env]
+    start = time.perf_counter()
+    data = build_dataset(ns.env, ALGORITHM[ns.env], fmt, ns.n_train, 0, ns.n_eval, ns.n_eval,
+                         seed=ns.seed, env_kwargs=env_kwargs, max_tokens=ns.max_length)
+    emit(f"{tag}_data_seconds", time.perf_counter() - start, 1)
+    for split in ("train", "test", heldout):
+        emit(f"{tag}_{split}_max_trace_tokens", max(data[split]["trace_tokens"]), 0)
+    model = build_model(ns.model_size, tokenizer, seed=ns.seed)
+    result = train_sft(model, tokenizer, data["train"], SFTRunConfig(
+        seed=ns.seed, batch_size=BATCH_ROWS, max_length=ns.max_length,
+        max_tokens=ns.train_tokens, packing="whole", bf16=ns.bf16, progress=False,
+        logging_steps=25))
+    emit(f"{tag}_train_seconds", result.wall_seconds, 1)
+    emit(f"{tag}_train_tokens", result.tokens_seen, 0)
+    emit(f"{tag}_train_steps", result.steps, 0)
+    emit(f"{tag}_final_loss", result.final_loss or float("nan"), 4)
+    model = result.model.eval()
+    start = time.perf_counter()
+    report = evaluate_dataset(model, tokenizer, data, splits=["test", heldout],
+                              max_new_tokens=ns.max_new_tokens, seed=ns.seed)
+    emit(f"{tag}_eval_seconds", time.perf_counter() - start, 1)
+    summary = report.summary(by="split")
+    metrics = ["solve_rate", "valid_rate"] + (["optimal_rate"] if ns.env == "maze" else [])
+    for split in ("test", heldout):
+        for metric in metrics:
+            emit(f"{tag}_{split}_{metric}", summary.loc[split, metric], 3)
+        emit(f"{tag}_{split}_tokens_per_problem", summary.loc[split, "tokens"], 1)
+    fdir = out / fmt
+    save_model(model, fdir / "model", tokenizer)
+    results = {
+        "args": {k: v for k, v in vars(ns).items() if k != "out"} | {"format": fmt},
+        "equal_compute": "same sequence tokens seen (train_tokens) for every format",
+        "parameters": count_parameters(model),
+        "train": {"budget": result.budget, "budget_value": result.budget_value,
+                  "steps": result.steps, "tokens_seen": result.tokens_seen,
+                  "wall_seconds": result.wall_seconds, "loss_history": result.loss_history},
+        "summary_by_split": _records(summary),
+        "summary_by_split_difficulty": _records(report.summary(by=("split", "difficulty"))),
+        "problems": _records(report.problems, index=False),
+    }
+    (fdir / "results.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
+    return report
+
+
+def plot_results(reports: dict[str, EvalReport], splits: Sequence[str], title: str) -> Figure:
+    """Accuracy (top) and tokens generated (bottom) against difficulty, one column a split."""
+    fig = Figure(figsize=(6.0 * len(splits), 8.0), layout="constrained")
+    axes = fig.subplots(2, len(splits), squeeze=False)
+    for col, split in enumerate(splits):
+        per_split = {fmt: r.problems[r.problems["split"] == split] for fmt, r in reports.items()}
+        plot_accuracy_vs_difficulty(per_split, ax=axes[0][col], title=f"{title} {split}")
+        plot_tokens_vs_difficulty(per_split, ax=axes[1][col], title=f"{title} {split}")
+    return fig
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, float]:
+    """Run the experiment, print one figure per line, and return the figures by name."""
+    ns = parse_args(argv)
+    out = Path(ns.out)
+    out.mkdir(parents=True, exist_ok=True)
+    figures: dict[str, float] = {}
+    lines: list[str] = []
+
+    def emit(name: str, value: float, digits: int) -> None:
+        figures[name] = float(value)
+        line = f"{name}: {value:.{digits}f}"
+        lines.append(line)
+        print(line, flush=True)
+
+    print(f"equal training compute: every format sees {ns.train_tokens} sequence tokens "
+          f"(prompt + completion) in training; model {ns.model_size}, seed {ns.seed}",
+          flush=True)
+    tokenizer = build_tokenizer()
+    reports = {fmt: run_format(ns, fmt, tokenizer, out, emit) for fmt in ns.formats}
+    fig = plot_results(reports, ["test", HELDOUT_SPLIT[ns.env]], f"{ns.env}{ns.size}")
+    fig.savefig(out / "accuracy_vs_difficulty.png", dpi=100)
+    (out / "figures.txt").write_text("\n".join(lines) + "\n")
+    return figures
+
+
+def _records(df: Any, index: bool = True) -> list[dict[str, Any]]:
+    table = df.reset_index() if index else df
+    return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+            for row in table.to_dict(orient="records")]
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

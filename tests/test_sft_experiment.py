@@ -1,0 +1,68 @@
+"""benchmarks/sft_experiment.py runs end to end at tiny sizes (figures are printed and saved,
+not asserted: a few training steps learn nothing)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+
+import pytest
+
+from metacot_lab.config import REPO_ROOT
+
+LINE = re.compile(r"^(\w+): (-?\d+(\.\d+)?|nan)$")
+TINY = ["--model-size", "1m", "--train-tokens", "2000", "--n-train", "16", "--n-eval", "3",
+        "--max-new-tokens", "8", "--max-length", "512"]
+
+
+def _load():
+    path = REPO_ROOT / "benchmarks" / "sft_experiment.py"
+    spec = importlib.util.spec_from_file_location("benchmarks_sft_experiment", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+experiment = _load()
+
+
+@pytest.mark.parametrize(("env", "size", "heldout", "metrics"), [
+    ("countdown", "3", "test_heldout_targets", ("solve_rate", "valid_rate")),
+    ("maze", "5", "test_larger", ("solve_rate", "valid_rate", "optimal_rate")),
+])
+def test_experiment_prints_figures_and_saves_results(tmp_path, capsys, env, size, heldout,
+                                                     metrics):
+    out = tmp_path / "run"
+    figures = experiment.main(["--env", env, "--size", size, "--formats", "solution,metacot",
+                               *TINY, "--out", str(out)])
+    stdout = capsys.readouterr().out
+    assert "equal training compute" in stdout
+    printed = dict(m.group(0).split(": ") for x in stdout.splitlines() if (m := LINE.match(x)))
+    for fmt in ("solution", "metacot"):
+        tag = f"{env}{size}_{fmt}"
+        expected = [f"{tag}_{s}_{m}" for s in ("test", heldout)
+                    for m in (*metrics, "tokens_per_problem")]
+        expected += [f"{tag}_train_seconds", f"{tag}_train_tokens"]
+        for name in expected:
+            assert name in printed and name in figures, name
+        assert figures[f"{tag}_train_tokens"] > 0
+        results = json.loads((out / fmt / "results.json").read_text())
+        assert results["args"]["format"] == fmt
+        assert {r["split"] for r in results["summary_by_split"]} == {"test", heldout}
+        assert len(results["problems"]) == 6
+        assert (out / fmt / "model" / "config.json").is_file()
+        assert (out / fmt / "model" / "model.safetensors").is_file()
+    assert (out / "accuracy_vs_difficulty.png").stat().st_size > 0
+    assert (out / "figures.txt").read_text().splitlines() == [
+        x for x in stdout.splitlines() if LINE.match(x)]
+
+
+@pytest.mark.parametrize("argv", [["--env", "chess"], ["--formats", "sos", "--env", "maze"],
+                                  ["--model-size", "7b"], ["--train-tokens", "0"],
+                                  ["--number-range", "9,2"], ["--seed", "-1"]])
+def test_experiment_rejects_bad_options(tmp_path, argv):
+    name = {"--number-range": "number_range", "--train-tokens": "train_tokens",
+            "--model-size": "model_size"}.get(argv[0], argv[0].lstrip("-"))
+    with pytest.raises(ValueError, match=name):
+        experiment.main([*argv, "--out", str(tmp_path)])
