@@ -7,11 +7,11 @@ from __future__ import annotations
 import itertools
 import json
 from collections import deque
-from functools import cache
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from oracles import countdown_solvable
 
 from metacot_lab.envs import (
     COUNTDOWN_SPLITS,
@@ -39,22 +39,9 @@ FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthChe
 
 
 # --- independent oracles (written from the rules, not from the package) -------------------
-@cache
-def _solvable(numbers: tuple[int, ...], target: int) -> bool:
-    if len(numbers) == 1:
-        return numbers[0] == target
-    for i, j in itertools.combinations(range(len(numbers)), 2):
-        a, b = sorted((numbers[i], numbers[j]))
-        rest = [x for k, x in enumerate(numbers) if k not in (i, j)]
-        results = {a + b, a * b, b - a} | ({b // a} if a and b % a == 0 else set())
-        if any(_solvable(tuple(sorted([*rest, r])), target) for r in results):
-            return True
-    return False
-
-
 def solvable(p: Countdown) -> bool:
     """Exhaustive search over every way of combining the numbers under Countdown rules."""
-    return _solvable(tuple(sorted(p.numbers)), p.target)
+    return countdown_solvable(tuple(sorted(p.numbers)), p.target)
 
 
 def bfs_length(rows: list[str]) -> int | None:

@@ -5,7 +5,6 @@ determinism, budgets, rollout values and bad arguments."""
 
 from __future__ import annotations
 
-import itertools
 import math
 import random
 from collections import Counter, deque
@@ -14,6 +13,7 @@ from functools import cache
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from oracles import countdown_solvable
 
 from metacot_lab.envs import (
     Countdown,
@@ -44,19 +44,6 @@ SMALL = {"bfs": {}, "dfs": {}, "astar": {}, "beam": {"width": 10},
 
 
 # --- independent oracles (written from the rules, not from the package) -------------------
-@cache
-def _solvable(numbers: tuple[int, ...], target: int) -> bool:
-    if len(numbers) == 1:
-        return numbers[0] == target
-    for i, j in itertools.combinations(range(len(numbers)), 2):
-        a, b = sorted((numbers[i], numbers[j]))
-        rest = [x for k, x in enumerate(numbers) if k not in (i, j)]
-        results = {a + b, a * b, b - a} | ({b // a} if a and b % a == 0 else set())
-        if any(_solvable(tuple(sorted([*rest, r])), target) for r in results):
-            return True
-    return False
-
-
 def steps_reach_target(p: Countdown, steps: list[Step]) -> bool:
     """Replay ``a op b = r`` steps on the multiset of numbers with exact integer rules."""
     pool = Counter(p.numbers)
@@ -208,7 +195,7 @@ def test_dfs_and_bfs_solve_every_generated_countdown_problem(algorithm):
 @given(st.lists(st.integers(1, 30), min_size=3, max_size=4), st.integers(1, 80))
 def test_complete_searches_solve_exactly_the_solvable_problems(numbers, target):
     p = Countdown(tuple(numbers), target)
-    solvable = _solvable(tuple(sorted(numbers)), target)
+    solvable = countdown_solvable(tuple(sorted(numbers)), target)
     for t in (bfs.search(p), dfs.search(p), astar.search(p), beam.search(p, width=10**6)):
         assert t.solved == solvable and not t.budget_exhausted, t
         if solvable:
@@ -316,7 +303,7 @@ def test_dead_ends_are_marked_and_true(algorithm):
             if attrs["status"] != "dead_end":
                 continue
             if p.kind == "countdown":
-                assert not _solvable(tuple(sorted(attrs["state"])), p.target)
+                assert not countdown_solvable(tuple(sorted(attrs["state"])), p.target)
             else:
                 assert all(c in states for _, c in p.successors(attrs["state"]))
 
@@ -555,7 +542,7 @@ def test_mcts_seed_changes_the_search():
 @pytest.mark.parametrize("algorithm", sorted(ALGORITHMS))
 def test_budget_exhaustion_is_recorded(algorithm):
     p = Countdown((7, 11, 13, 17), 99)  # unsolvable: no search ends early with a goal
-    assert not _solvable(tuple(sorted(p.numbers)), p.target)
+    assert not countdown_solvable(tuple(sorted(p.numbers)), p.target)
     t = run_search(algorithm, p, budget=3)
     assert t.budget_exhausted and not t.solved
     if algorithm == "mcts":
