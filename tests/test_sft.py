@@ -103,6 +103,17 @@ def test_max_tokens_becomes_steps(tok, data):
     assert abs(result.tokens_seen - 500) < per_step + max(lengths) * 8
 
 
+def test_max_tokens_counts_the_partial_last_batch(tok, data):
+    """60 rows in batches of 16: epochs of 3 full batches and one of 12 rows. Ten epochs'
+    worth of tokens is 40 steps, not the 38 that full mean-length batches would give."""
+    rows = data.select(range(60))
+    lengths = [len(tok(p + c)["input_ids"]) + 1 for p, c in
+               zip(rows["prompt"], rows["completion"], strict=True)]
+    result = run(tok, rows, max_steps=None, max_tokens=10 * sum(lengths), batch_size=16)
+    assert result.steps == 40
+    assert result.tokens_seen == 10 * sum(lengths)
+
+
 def test_max_seconds_stops_the_run(tok, data):
     result = run(tok, data, max_steps=10_000, max_seconds=0.001)
     assert result.budget == "max_seconds" and result.stopped_by_time

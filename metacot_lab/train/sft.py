@@ -321,12 +321,16 @@ def warn_if_truncated(tokenizer: PreTrainedTokenizerBase, dataset: Dataset,
 
 
 def steps_for_tokens(trainer: SFTTrainer, max_tokens: int) -> int:
-    """Optimizer steps that put about ``max_tokens`` sequence tokens through the model,
-    from the mean length of the trainer's prepared (tokenized, maybe packed) rows."""
+    """Optimizer steps that put about ``max_tokens`` sequence tokens through the model.
+
+    Counted per epoch, as the trainer walks the data: an epoch is ``ceil(rows / batch)``
+    batches (the last one partial), so a step carries the epoch's tokens divided by its
+    steps, not a full batch of mean-length rows (which undercounts small datasets)."""
     lengths = [len(ids) for ids in trainer.train_dataset["input_ids"]]
-    per_step = (sum(lengths) / len(lengths)) * trainer.args.per_device_train_batch_size
-    per_step *= trainer.args.gradient_accumulation_steps * trainer.args.world_size
-    return max(1, math.ceil(max_tokens / per_step))
+    args = trainer.args
+    batches = math.ceil(len(lengths) / (args.per_device_train_batch_size * args.world_size))
+    steps_per_epoch = max(1, batches // args.gradient_accumulation_steps)
+    return max(1, math.ceil(max_tokens * steps_per_epoch / sum(lengths)))
 
 
 def train_sft(
