@@ -12,7 +12,9 @@ value`` (solve, valid and, for mazes, optimal rate; tokens generated per problem
         --n-eval 100 --max-new-tokens 1024 --seed 0 --bf16 --out runs/cd3
 
 Data: Countdown traces come from DFS with Stream of Search's target threshold, mazes from A*;
-no row is longer than the training context (``--max-length``). Under ``--out`` go, per format,
+no training row is longer than the training context (``--max-length``). The evaluated
+splits are not filtered by length, so every format is scored on the same problems (the
+share whose reference trace would not fit the context is printed). Under ``--out`` go, per format,
 ``<format>/results.json`` (arguments, training run, summaries by split and by split and
 difficulty, per-problem rows) and the checkpoint ``<format>/model`` (:func:`save_model`),
 plus ``accuracy_vs_difficulty.png`` and ``figures.txt`` (the printed lines). The test
@@ -33,6 +35,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+from metacot_lab.config import describe_hardware
 from metacot_lab.data import HELDOUT_SPLIT, build_dataset
 from metacot_lab.evaluate import EvalReport, evaluate_dataset
 from metacot_lab.models import MODEL_SIZES, build_model, count_parameters, save_model
@@ -94,13 +97,18 @@ def run_format(ns: argparse.Namespace, fmt: str, tokenizer: Any, out: Path,
                   if ns.env == "countdown" else {"n": ns.size})
     heldout = HELDOUT_SPLIT[ns.env]
     start = time.perf_counter()
-    data = build_dataset(ns.env, ALGORITHM[ns.env], fmt, ns.n_train, 0, ns.n_eval, ns.n_eval,
-                         seed=ns.seed, env_kwargs=env_kwargs, max_tokens=ns.max_length)
+    train = build_dataset(ns.env, ALGORITHM[ns.env], fmt, ns.n_train, 0, 0, 0, seed=ns.seed,
+                          env_kwargs=env_kwargs, max_tokens=ns.max_length)["train"]
+    # every format is scored on the same problems: no length filter on the evaluated splits
+    data = build_dataset(ns.env, ALGORITHM[ns.env], fmt, 0, 0, ns.n_eval, ns.n_eval,
+                         seed=ns.seed, env_kwargs=env_kwargs)
     emit(f"{tag}_data_seconds", time.perf_counter() - start, 1)
-    for split in ("train", "test", heldout):
-        emit(f"{tag}_{split}_max_trace_tokens", max(data[split]["trace_tokens"]), 0)
+    emit(f"{tag}_train_max_trace_tokens", max(train["trace_tokens"]), 0)
+    for split in ("test", heldout):
+        over = sum(n > ns.max_length for n in data[split]["trace_tokens"]) / len(data[split])
+        emit(f"{tag}_{split}_reference_over_context", over, 3)
     model = build_model(ns.model_size, tokenizer, seed=ns.seed)
-    result = train_sft(model, tokenizer, data["train"], SFTRunConfig(
+    result = train_sft(model, tokenizer, train, SFTRunConfig(
         seed=ns.seed, batch_size=BATCH_ROWS, max_length=ns.max_length,
         max_tokens=ns.train_tokens, packing="whole", bf16=ns.bf16, progress=False,
         logging_steps=25))
@@ -123,6 +131,9 @@ def run_format(ns: argparse.Namespace, fmt: str, tokenizer: Any, out: Path,
     save_model(model, fdir / "model", tokenizer)
     results = {
         "args": {k: v for k, v in vars(ns).items() if k != "out"} | {"format": fmt},
+        "command": "python benchmarks/sft_experiment.py " + " ".join(sys.argv[1:]),
+        "hardware": describe_hardware(),
+        "date": time.strftime("%Y-%m-%d", time.gmtime()),
         "equal_compute": "same sequence tokens seen (train_tokens) for every format",
         "parameters": count_parameters(model),
         "train": {"budget": result.budget, "budget_value": result.budget_value,

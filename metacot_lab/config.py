@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 import random
 from pathlib import Path
 
@@ -49,3 +50,21 @@ def get_device(prefer: str | None = None) -> str:
     if mps is not None and mps.is_available():
         return "mps"
     return "cpu"
+
+
+def describe_hardware() -> str:
+    """The machine a run uses, in words (for result cards): the GPU, or CPU model and cores."""
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    if torch is not None and torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name(0)} GPU, torch {torch.__version__}"
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        lines = []
+    cpu = next((line.split(":", 1)[1].strip() for line in lines
+                if line.startswith("model name")), platform.processor() or "unknown CPU")
+    versions = f", torch {torch.__version__}" if torch is not None else ""
+    return f"{cpu}, {os.cpu_count()} cores, no GPU{versions}"

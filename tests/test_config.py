@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import random
 
 import pytest
@@ -79,3 +80,16 @@ def test_get_device_rejects_unknown_prefer(prefer):
 def test_paths_point_into_the_repository():
     assert (config.REPO_ROOT / "metacot_lab" / "config.py").is_file()
     assert config.DATA_DIR.parent == config.REPO_ROOT
+
+
+
+def test_describe_hardware_on_a_cpu_names_cores_and_torch(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    text = config.describe_hardware()
+    assert f"{os.cpu_count()} cores, no GPU, torch {torch.__version__}" in text
+
+
+def test_describe_hardware_on_a_gpu_names_it(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda i: "Tiny GPU")
+    assert config.describe_hardware() == f"Tiny GPU GPU, torch {torch.__version__}"
