@@ -1,0 +1,88 @@
+"""Shipped checkpoints: export in float16, cards, loading (adapters on their base)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from lm_helpers import char_tokenizer
+from peft import get_peft_model
+
+from metacot_lab.checkpoints import (
+    CARD_FIELDS,
+    available_checkpoints,
+    export_checkpoint,
+    load_checkpoint,
+    read_card,
+)
+from metacot_lab.models import ModelSize, build_model
+from metacot_lab.train import LoraSettings
+
+TINY = ModelSize(hidden=32, layers=2, heads=2, intermediate=64)
+CARD = {f: "x" for f in CARD_FIELDS} | {"scores": {"test": {"solve_rate": 0.5}}, "seed": 0}
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return char_tokenizer()
+
+
+def logits(model, tok):
+    ids = torch.tensor([tok("12+34=")["input_ids"]])
+    with torch.no_grad():
+        return model(input_ids=ids).logits
+
+
+def test_export_stores_float16_and_loads_float32(tok, tmp_path):
+    model = build_model(TINY, tok, seed=0).eval()
+    export_checkpoint(model, tok, tmp_path / "tiny", CARD)
+    assert available_checkpoints(tmp_path) == ["tiny"]
+    back, back_tok = load_checkpoint("tiny", root=tmp_path)
+    assert next(back.parameters()).dtype == torch.float32
+    assert next(model.parameters()).dtype == torch.float32  # the exported model is untouched
+    assert back_tok("12+34=")["input_ids"] == tok("12+34=")["input_ids"]
+    a, b = logits(model, tok), logits(back, tok)
+    assert not torch.equal(a, b) and torch.allclose(a, b, atol=1e-2)  # rounded to float16
+    card = read_card(tmp_path / "tiny")
+    assert card["stored_dtype"] == "float16" and card["scores"] == CARD["scores"]
+    assert json.loads((tmp_path / "tiny" / "card.json").read_text()) == card
+
+
+def test_adapter_loads_on_its_base(tok, tmp_path):
+    base = build_model(TINY, tok, seed=0).eval()
+    export_checkpoint(base, tok, tmp_path / "base", CARD, dtype="float32")
+    lora = get_peft_model(build_model(TINY, tok, seed=0), LoraSettings(r=2).to_peft())
+    for name, p in lora.named_parameters():
+        if "lora_B" in name:
+            torch.nn.init.normal_(p, std=0.1)  # a trained adapter changes the outputs
+    with pytest.raises(ValueError, match="base"):
+        export_checkpoint(lora, tok, tmp_path / "adapter", CARD)
+    export_checkpoint(lora, tok, tmp_path / "adapter", CARD | {"base": "base"})
+    assert not (tmp_path / "adapter" / "model.safetensors").exists()
+    back, _ = load_checkpoint("adapter", root=tmp_path)
+    assert hasattr(back, "peft_config")
+    assert torch.allclose(logits(lora.eval(), tok), logits(back, tok), atol=1e-5)
+    assert not torch.allclose(logits(base, tok), logits(back, tok), atol=1e-3)
+
+
+@pytest.mark.parametrize("card, match", [
+    ({"seed": 0}, "missing the fields"),
+    (CARD, "dtype"),
+])
+def test_bad_export_arguments(tok, tmp_path, card, match):
+    model = build_model(TINY, tok)
+    with pytest.raises(ValueError, match=match):
+        export_checkpoint(model, tok, tmp_path / "m", card, dtype="float8")
+
+
+def test_unknown_name_lists_what_exists(tmp_path):
+    with pytest.raises(ValueError, match=r"available: \[\]"):
+        load_checkpoint("nope", root=tmp_path)
+
+
+def test_shipped_checkpoints_have_complete_cards():
+    for name in available_checkpoints():
+        card = read_card(name)
+        assert set(CARD_FIELDS) <= set(card), name
+        assert 0.0 <= card["scores"][card["heldout_split"]]["solve_rate"] <= 1.0
