@@ -36,7 +36,7 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from metacot_lab.config import describe_hardware
-from metacot_lab.data import HELDOUT_SPLIT, build_dataset
+from metacot_lab.data import HELDOUT_SPLIT, TRACE_ALGORITHM, build_dataset, env_kwargs_for
 from metacot_lab.evaluate import EvalReport, evaluate_dataset
 from metacot_lab.models import MODEL_SIZES, build_model, count_parameters, save_model
 from metacot_lab.traces import formats_for
@@ -45,9 +45,6 @@ from metacot_lab.train import SFTRunConfig, train_sft
 from metacot_lab.validation import check_choice, check_int, check_int_range
 from metacot_lab.viz.results import plot_accuracy_vs_difficulty, plot_tokens_vs_difficulty
 
-ALGORITHM = {"countdown": "dfs", "maze": "astar"}
-"""The search that writes each environment's traces (DFS with the SoS threshold: the
-threshold is data.trace_row's default for Countdown DFS)."""
 BATCH_ROWS = 8  # packed rows of --max-length tokens per optimizer step
 
 
@@ -70,7 +67,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--bf16", action="store_true", help="bf16 autocast in training")
     ns = p.parse_args(argv)
-    check_choice("env", ns.env, tuple(ALGORITHM))
+    check_choice("env", ns.env, tuple(TRACE_ALGORITHM))
     check_int("size", ns.size, *((3, 6) if ns.env == "countdown" else (3, 30)))
     try:
         ns.number_range = tuple(int(x) for x in ns.number_range.split(","))
@@ -93,14 +90,13 @@ def run_format(ns: argparse.Namespace, fmt: str, tokenizer: Any, out: Path,
                emit: Any) -> EvalReport:
     """Build the data, train and evaluate one format; save its results and checkpoint."""
     tag = f"{ns.env}{ns.size}_{fmt}"
-    env_kwargs = ({"num_numbers": ns.size, "number_range": ns.number_range}
-                  if ns.env == "countdown" else {"n": ns.size})
+    env_kwargs = env_kwargs_for(ns.env, ns.size, ns.number_range)
     heldout = HELDOUT_SPLIT[ns.env]
     start = time.perf_counter()
-    train = build_dataset(ns.env, ALGORITHM[ns.env], fmt, ns.n_train, 0, 0, 0, seed=ns.seed,
+    train = build_dataset(ns.env, TRACE_ALGORITHM[ns.env], fmt, ns.n_train, 0, 0, 0, seed=ns.seed,
                           env_kwargs=env_kwargs, max_tokens=ns.max_length)["train"]
     # every format is scored on the same problems: no length filter on the evaluated splits
-    data = build_dataset(ns.env, ALGORITHM[ns.env], fmt, 0, 0, ns.n_eval, ns.n_eval,
+    data = build_dataset(ns.env, TRACE_ALGORITHM[ns.env], fmt, 0, 0, ns.n_eval, ns.n_eval,
                          seed=ns.seed, env_kwargs=env_kwargs)
     emit(f"{tag}_data_seconds", time.perf_counter() - start, 1)
     emit(f"{tag}_train_max_trace_tokens", max(train["trace_tokens"]), 0)

@@ -81,6 +81,9 @@ from .validation import check_choice, check_int
 
 ENVS: tuple[str, ...] = ("countdown", "maze")
 HELDOUT_SPLIT: dict[str, str] = {"countdown": "test_heldout_targets", "maze": "test_larger"}
+TRACE_ALGORITHM: dict[str, str] = {"countdown": "dfs", "maze": "astar"}
+"""The search whose traces the experiments train on: Stream of Search's DFS for Countdown
+(threshold = target, :func:`trace_row`'s default), A* for mazes."""
 """The held-out split of each environment."""
 FEATURES = Features({
     "prompt": Value("string"),
@@ -184,6 +187,18 @@ def trace_row(
         "optimal": verdict.optimal,
         "nodes_explored": tree.stats()["expanded"],
     }
+
+
+def env_kwargs_for(env: str, size: int, number_range: Sequence[int] | None = None) -> dict:
+    """``build_dataset``'s ``env_kwargs`` for Countdown with ``size`` numbers (drawn from
+    ``number_range``, default the config's) or an ``size`` x ``size`` maze."""
+    check_choice("env", env, ENVS)
+    if env == "maze":
+        return {"n": size}
+    kwargs: dict[str, Any] = {"num_numbers": size}
+    if number_range is not None:
+        kwargs["number_range"] = tuple(number_range)
+    return kwargs
 
 
 def difficulty(problem: Any) -> int:

@@ -14,6 +14,7 @@ from metacot_lab.config import DATA_DIR, REPO_ROOT
 from metacot_lab.data import (
     FEATURES,
     build_dataset,
+    env_kwargs_for,
     load_dataset_dir,
     main,
     save_dataset,
@@ -266,3 +267,11 @@ def test_shipped_samples_are_what_their_build_json_makes(folder):
     for row in shipped["test"].select(range(3)):
         problem = problem_from_dict(json.loads(row["problem"]))
         assert verify_trace(problem, row["prompt"] + row["completion"], row["format"]).solved
+
+
+def test_env_kwargs_for_each_env():
+    assert env_kwargs_for("maze", 7) == {"n": 7}
+    assert env_kwargs_for("countdown", 4) == {"num_numbers": 4}
+    assert env_kwargs_for("countdown", 3, [1, 20]) == {"num_numbers": 3, "number_range": (1, 20)}
+    with pytest.raises(ValueError, match="env"):
+        env_kwargs_for("sudoku", 3)
