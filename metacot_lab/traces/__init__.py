@@ -14,13 +14,15 @@ backtrack    countdown, maze  a solution path with a wrong branch and ``[BACK]``
 ============ ================ ===========================================================
 
 :func:`verify_trace` replays a trace in any format on its problem with the environment's
-rules and verifier: the one check that rewards and evaluation use.
+rules and verifier: the one check that rewards and evaluation use. :func:`tree_from_trace`
+rebuilds the search tree a trace (a model's too) describes, its mistakes marked, to draw it.
 """
 
 from __future__ import annotations
 
 from .base import FormatBase, ParsedTrace, TraceFormat, TraceStep, TraceVerdict
 from .registry import FORMATS, formats_for, get_format
+from .to_tree import tree_from_trace
 from .verify import ERROR_KINDS, verify_trace
 
 __all__ = [
@@ -33,5 +35,6 @@ __all__ = [
     "TraceVerdict",
     "formats_for",
     "get_format",
+    "tree_from_trace",
     "verify_trace",
 ]

@@ -60,20 +60,33 @@ def verify_trace(problem: Any, text: Any, format: str | TraceFormat) -> TraceVer
     if not isinstance(text, str):
         return TraceVerdict(False, False, _optimal_default(problem), 0,
                             "parse: trace must be text", 0)
+    parsed, offset, same = read_trace(problem, text, fmt)
+    verdict = new_replay(problem).run(parsed, same)
+    if verdict.error_pos is not None:
+        verdict = TraceVerdict(verdict.valid, verdict.solved, verdict.optimal,
+                               verdict.nodes_explored, verdict.first_error,
+                               max(verdict.error_pos - offset, 0))
+    return verdict
+
+
+def read_trace(problem: Any, text: str, fmt: TraceFormat) -> tuple[ParsedTrace, int, bool]:
+    """``(parsed, offset, same_problem)``: ``text`` parsed by ``fmt`` (a completion alone is
+    read after the prompt of ``problem``, and ``offset`` is that prompt's length), and
+    whether the text states ``problem``. Shared by :func:`verify_trace` and
+    :func:`~metacot_lab.traces.to_tree.tree_from_trace`."""
     prompt = fmt.prompt(problem)
     offset = 0
     parsed = fmt.parse(text)
     if parsed.problem is None and not text.startswith(prompt.rstrip("\n")):
         offset = len(prompt)  # the completion alone: read it after its prompt
         parsed = fmt.parse(prompt + text)
-    replay = (_CountdownReplay if problem.kind == "countdown" else _MazeReplay)(problem)
     same = parsed.problem is not None and fmt.prompt(parsed.problem) == prompt
-    verdict = replay.run(parsed, same)
-    if verdict.error_pos is not None:
-        verdict = TraceVerdict(verdict.valid, verdict.solved, verdict.optimal,
-                               verdict.nodes_explored, verdict.first_error,
-                               max(verdict.error_pos - offset, 0))
-    return verdict
+    return parsed, offset, same
+
+
+def new_replay(problem: Any) -> _Replay:
+    """A fresh replay of ``problem`` with its environment's rules (at the root)."""
+    return (_CountdownReplay if problem.kind == "countdown" else _MazeReplay)(problem)
 
 
 def _optimal_default(problem: Any) -> bool | None:
@@ -196,6 +209,23 @@ class _Replay:
                 self.focus_gs = self.nodes[key].gs if step.g is None else {step.g}
                 self.expanded.add(key)
         return None
+
+    def assume(self, step: TraceStep) -> None:
+        """Take an illegal ``step`` at its word (after :meth:`step` rejected it), so that the
+        replay reads on from what the trace claims: a written state becomes a node under the
+        current one, ``expand``/``backtrack`` move there. Used by ``tree_from_trace``."""
+        if step.state is None:
+            return
+        key = self.key(step.state)
+        known = self.nodes.get(key)
+        if known is None:
+            gs = {g + 1 for g in self.focus_gs} if step.g is None else {step.g}
+            self.nodes[key] = _Node(step.state, self.focus, self.move_of(step, key), gs)
+            self.explored += step.kind == "generate"
+        if step.kind in ("expand", "backtrack"):
+            self.focus = key
+            self.focus_gs = self.nodes[key].gs if step.g is None else {step.g}
+            self.expanded.add(key)
 
     def cost_error(self, step: TraceStep, key: Any, gs: set[float]) -> str | None:
         """An error if ``step`` states a cost other than one of ``gs`` (or a wrong h)."""

@@ -1,4 +1,8 @@
-"""Draw a maze: walls, start, goal, the cells a search expanded (coloured by when) and a plan."""
+"""Draw a maze: walls, start, goal, the cells a search expanded (coloured by when) and a plan.
+
+A tree rebuilt from a model's trace (:func:`~metacot_lab.traces.tree_from_trace`) may name
+cells off the grid or break the rules: cells outside the grid are left out, and the cells of
+nodes with an ``error`` are framed in :data:`~metacot_lab.viz.style.INVALID_COLOR`."""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from ..search.tree import SearchTree
 from ..validation import check_int
 from .style import (
     CURRENT_COLOR,
+    INVALID_COLOR,
     OPEN_COLOR,
     SOLUTION_COLOR,
     START_COLOR,
@@ -78,7 +83,8 @@ def draw_maze(
         if order:
             ranks = np.full((n, n), np.nan)
             for (x, y), rank in order.items():
-                ranks[y, x] = rank
+                if 0 <= x < n and 0 <= y < n:
+                    ranks[y, x] = rank
             image = ax.imshow(np.ma.masked_invalid(ranks), cmap=cmap, interpolation="nearest",
                               vmin=0, vmax=max(total - 1, 1), gid="expansions")
             if colorbar:
@@ -98,6 +104,14 @@ def draw_maze(
                            marker=marker, linewidths=0.9, zorder=3, gid=status, **colors)
                 handles.append(Line2D([], [], ls="", marker=marker, mfc="white",
                                       mec="#333333", label=label))
+        invalid = sorted({tree.graph.nodes[v]["state"] for v in statuses
+                          if tree.graph.nodes[v].get("error")})
+        if invalid:
+            ax.scatter([c[0] for c in invalid], [c[1] for c in invalid], s=size * 2.2,
+                       marker="s", facecolors="none", edgecolors=INVALID_COLOR,
+                       linewidths=1.8, zorder=3, gid="invalid")
+            handles.append(Line2D([], [], ls="", marker="s", mfc="none", mec=INVALID_COLOR,
+                                  mew=1.8, label="invalid step"))
         if cells is None:
             cells, plan_style = _tree_plan(tree, statuses, upto_event)
     if cells:
@@ -116,6 +130,8 @@ def draw_maze(
         Line2D([], [], ls="", marker="*", mfc="#ffd21f", mec="black", ms=13, label="goal"),
     ]
     _grid(ax, n)
+    ax.set_xlim(-0.5, n - 0.5)  # the grid, whatever cells a model's trace named
+    ax.set_ylim(n - 0.5, -0.5)
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.04),
               ncol=min(len(handles), 3), frameon=False, fontsize=8)
     ax.set_title(title if title is not None else _title(maze, tree, upto_event), fontsize=10)

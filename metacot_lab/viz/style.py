@@ -27,6 +27,7 @@ STATUS_STYLE: dict[str, dict[str, Any]] = {
 }
 SOLUTION_COLOR = "#d62728"  # the solution path, in trees and mazes
 CURRENT_COLOR = "#ff7f0e"  # the node the step-through is at
+INVALID_COLOR = "#c51b7d"  # a node or cell whose step broke the rules (tree_from_trace)
 EDGE_COLOR = "#9a9a9a"
 WALL_COLOR = "#2f3440"
 OPEN_COLOR = "#f6f6f2"
@@ -49,7 +50,10 @@ def axes_size_inches(ax: Axes) -> tuple[float, float]:
     return box.width * ax.figure.get_figwidth(), box.height * ax.figure.get_figheight()
 
 
-ALGORITHM_TITLES = {"astar": "A*", "bfs": "BFS", "dfs": "DFS", "beam": "Beam", "mcts": "MCTS"}
+ALGORITHM_TITLES = {
+    "astar": "A*", "bfs": "BFS", "dfs": "DFS", "beam": "Beam", "mcts": "MCTS",
+    "trace": "Trace",  # a tree rebuilt from a trace (tree_from_trace)
+}
 
 
 def algorithm_title(name: str) -> str:

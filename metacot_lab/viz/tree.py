@@ -2,7 +2,9 @@
 
 Layout: one layer per depth; leaves take consecutive slots in depth-first order (children
 in creation order) and a parent sits centred over its children, so no edges cross and the
-order of the drawing is the order the search tried things in. Trees larger than
+order of the drawing is the order the search tried things in. Nodes with an ``error``
+(an illegal step of a trace, see :func:`~metacot_lab.traces.tree_from_trace`) get a ring
+in :data:`~metacot_lab.viz.style.INVALID_COLOR`. Trees larger than
 ``max_nodes`` are summarised: the solution path, then the expanded nodes in event order,
 then the other nodes in event order are kept, and a ``+k`` note under a parent counts the
 nodes hidden below it.
@@ -25,6 +27,7 @@ from ..validation import check_choice, check_int
 from .style import (
     CURRENT_COLOR,
     EDGE_COLOR,
+    INVALID_COLOR,
     SOLUTION_COLOR,
     STATUS_STYLE,
     algorithm_title,
@@ -53,6 +56,7 @@ class TreeView:
     total: int  # nodes that existed at that moment
     solution: tuple[int, ...]  # root-to-goal path, empty if no goal was reached by then
     current: int | None  # the node named by the last event drawn (None: whole search)
+    invalid: tuple[int, ...] = ()  # shown nodes with an ``error`` (illegal trace steps)
 
 
 def check_upto_event(tree: SearchTree, upto_event: int | None) -> int | None:
@@ -100,13 +104,15 @@ def select_nodes(
         total=len(statuses),
         solution=solution,
         current=current,
+        invalid=tuple(n for n in sorted(keep) if tree.graph.nodes[n].get("error")),
     )
 
 
 def _summarise(
     tree: SearchTree, events: list, solution: tuple[int, ...], current: int | None, limit: int
 ) -> set[int]:
-    """Root, solution path and current node, then expanded nodes, then the rest (event order)."""
+    """Root, solution path and current node, then nodes with an error, then expanded nodes,
+    then the rest (event order)."""
     keep = {tree.root, *solution}
     parent = tree.graph.nodes
 
@@ -120,6 +126,8 @@ def _summarise(
 
     if current is not None:
         add_chain(current)
+    for node in sorted({n for _, n, _ in events if parent[n].get("error")}):
+        add_chain(node)
     for pass_kinds in (("expand",), None):
         for kind, node, _ in events:
             if len(keep) >= limit:
@@ -345,6 +353,10 @@ def _draw_nodes(ax: Axes, view: TreeView, pos: dict, diameter: float) -> None:
             facecolors="none", edgecolors=SOLUTION_COLOR, linewidths=1.8, zorder=4,
             gid="solution_nodes",
         )
+    if view.invalid:
+        ax.scatter([pos[n][0] for n in view.invalid], [pos[n][1] for n in view.invalid],
+                   s=(1.45 * diameter) ** 2, marker="o", facecolors="none",
+                   edgecolors=INVALID_COLOR, linewidths=2.0, zorder=4, gid="invalid")
     if view.current is not None:
         x, y = pos[view.current]
         ax.scatter([x], [y], s=(1.7 * diameter) ** 2, marker="o", facecolors="none",
@@ -365,6 +377,9 @@ def _legend_handles(view: TreeView) -> list:
                                   label=s["label"]))
     if view.solution:
         handles.append(Line2D([], [], color=SOLUTION_COLOR, lw=2.6, label="solution path"))
+    if view.invalid:
+        handles.append(Line2D([], [], ls="", marker="o", mfc="none", mec=INVALID_COLOR,
+                              mew=2.0, ms=10, label="invalid step"))
     if view.current is not None:
         handles.append(Line2D([], [], ls="", marker="o", mfc="none", mec=CURRENT_COLOR,
                               mew=2.2, ms=10, label="current event"))
