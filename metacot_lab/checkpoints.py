@@ -11,13 +11,21 @@ training in quick mode::
 
     model, tokenizer = load_checkpoint("countdown4-metacot")
     read_card("countdown4-metacot")["scores"]["test_heldout_targets"]["solve_rate"]
+
+A run of ``benchmarks/sft_experiment.py`` becomes a shipped checkpoint with
+``metacot checkpoint export runs/cd4/metacot countdown4-metacot`` (:func:`export_run`),
+which scores the stored weights again and copies the run's ``results.json`` to
+``data/results/<name>.json``.
 """
 
 from __future__ import annotations
 
+import argparse
 import copy
 import json
 import os
+import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +36,7 @@ from .config import DATA_DIR
 from .models import load_model, load_tokenizer, save_model
 
 CHECKPOINT_DIR: Path = DATA_DIR / "checkpoints"
+RESULTS_DIR: Path = DATA_DIR / "results"
 CARD = "card.json"
 CARD_FIELDS: tuple[str, ...] = (
     "command", "seed", "train_seconds", "hardware", "date", "env", "format",
@@ -101,3 +110,85 @@ def export_checkpoint(
     (path / CARD).write_text(json.dumps(card, indent=1, sort_keys=True, default=str) + "\n")
     (path / CARD).chmod(0o644)
     return path
+
+
+def stored_copy(model: Any, dtype: str = "float16") -> Any:
+    """A float32 copy of ``model`` with its weights rounded to ``dtype``: exactly the model
+    :func:`load_checkpoint` returns after :func:`export_checkpoint` stored it as ``dtype``."""
+    if dtype not in STORED_DTYPES:
+        raise ValueError(f"dtype must be one of {sorted(STORED_DTYPES)}, got {dtype!r}")
+    return copy.deepcopy(model).to(STORED_DTYPES[dtype]).to(torch.float32).eval()
+
+
+def export_run(
+    run_dir: str | os.PathLike,
+    name: str,
+    root: str | os.PathLike = CHECKPOINT_DIR,
+    results_dir: str | os.PathLike = RESULTS_DIR,
+    dtype: str = "float16",
+) -> dict[str, Any]:
+    """Ship one format's run of ``benchmarks/sft_experiment.py`` (``run_dir`` holds
+    ``results.json`` and ``model/``) as checkpoint ``name``: the weights stored as ``dtype``
+    are evaluated again on the run's test and held-out problems (same settings, greedy), the
+    card records those scores next to the run's own, and ``results.json`` is copied to
+    ``results_dir/<name>.json``. Returns the card."""
+    from .data import HELDOUT_SPLIT, TRACE_ALGORITHM, build_dataset, env_kwargs_for
+    from .evaluate import evaluate_dataset
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "results.json").is_file() or not (run_dir / "model").is_dir():
+        raise ValueError(f"run_dir must hold results.json and model/, got {str(run_dir)!r}")
+    if not name or Path(name).name != name:
+        raise ValueError(f"name must be a plain folder name, got {name!r}")
+    results = json.loads((run_dir / "results.json").read_text())
+    args = results["args"]
+    env, fmt, seed = args["env"], args["format"], args["seed"]
+    heldout = HELDOUT_SPLIT[env]
+    model = stored_copy(load_model(run_dir / "model"), dtype)
+    tokenizer = load_tokenizer(run_dir / "model")
+    data = build_dataset(env, TRACE_ALGORITHM[env], fmt, 0, 0, args["n_eval"], args["n_eval"],
+                         seed=seed, env_kwargs=env_kwargs_for(env, args["size"],
+                                                              args.get("number_range")))
+    report = evaluate_dataset(model, tokenizer, data, splits=["test", heldout],
+                              max_new_tokens=args["max_new_tokens"], seed=seed)
+    card = {
+        "command": results["command"], "seed": seed, "hardware": results["hardware"],
+        "date": results["date"], "train_seconds": results["train"]["wall_seconds"],
+        "tokens_seen": results["train"]["tokens_seen"], "parameters": results["parameters"],
+        "env": env, "size": args["size"], "number_range": args.get("number_range"),
+        "format": fmt, "model_size": args["model_size"], "heldout_split": heldout,
+        "n_eval": args["n_eval"], "max_new_tokens": args["max_new_tokens"],
+        "scores": _scores(report.summary(by="split")),
+        "scores_before_rounding": {r["split"]: _pick(r) for r in results["summary_by_split"]},
+    }
+    export_checkpoint(model, tokenizer, Path(root) / name, card, dtype)
+    Path(results_dir).mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(run_dir / "results.json", Path(results_dir) / f"{name}.json")
+    return read_card(Path(root) / name)
+
+
+SCORE_FIELDS = ("solve_rate", "valid_rate", "optimal_rate", "tokens", "problems")
+
+
+def _pick(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (None if v is None or v != v else v) for k, v in row.items() if k in SCORE_FIELDS}
+
+
+def _scores(summary: Any) -> dict[str, dict[str, Any]]:
+    return {split: _pick(row) for split, row in summary.to_dict(orient="index").items()}
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "metacot checkpoint") -> int:
+    """``metacot checkpoint export RUN_DIR NAME``: see :func:`export_run`."""
+    parser = argparse.ArgumentParser(prog=prog, description="ship trained checkpoints")
+    sub = parser.add_subparsers(dest="command", required=True)
+    export = sub.add_parser("export", help="a sft_experiment run folder -> data/checkpoints")
+    export.add_argument("run_dir", help="e.g. runs/cd4/metacot (results.json and model/)")
+    export.add_argument("name", help="checkpoint name, e.g. countdown4-metacot")
+    export.add_argument("--root", default=str(CHECKPOINT_DIR))
+    export.add_argument("--results-dir", default=str(RESULTS_DIR))
+    export.add_argument("--dtype", default="float16", choices=sorted(STORED_DTYPES))
+    ns = parser.parse_args(argv)
+    card = export_run(ns.run_dir, ns.name, ns.root, ns.results_dir, ns.dtype)
+    print(json.dumps(card["scores"], indent=1))
+    return 0

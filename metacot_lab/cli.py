@@ -1,4 +1,5 @@
-"""The ``metacot`` command: ``metacot data build ...`` (see :mod:`metacot_lab.data`)."""
+"""The ``metacot`` command: ``metacot data build ...`` (:mod:`metacot_lab.data`) and
+``metacot checkpoint export ...`` (:mod:`metacot_lab.checkpoints`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from collections.abc import Sequence
 USAGE = """usage: metacot COMMAND ...
 
 commands:
-  data    build datasets of search traces (metacot data build --help)
+  data        build datasets of search traces (metacot data build --help)
+  checkpoint  ship a trained run as a checkpoint (metacot checkpoint export --help)
 """
 
 
@@ -22,6 +24,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .data import main as data_main
 
         return data_main(args[1:], prog="metacot data")
+    if args[0] == "checkpoint":
+        from .checkpoints import main as checkpoint_main
+
+        return checkpoint_main(args[1:], prog="metacot checkpoint")
     print(f"metacot: unknown command {args[0]!r}\n{USAGE}", end="", file=sys.stderr)
     return 2
 

@@ -9,7 +9,10 @@ import re
 
 import pytest
 
+from metacot_lab.checkpoints import export_run, load_checkpoint
 from metacot_lab.config import REPO_ROOT
+from metacot_lab.data import TRACE_ALGORITHM, build_dataset, env_kwargs_for
+from metacot_lab.evaluate import evaluate_dataset
 
 LINE = re.compile(r"^(\w+): (-?\d+(\.\d+)?|nan)$")
 TINY = ["--model-size", "1m", "--train-tokens", "2000", "--n-train", "16", "--n-eval", "3",
@@ -56,6 +59,7 @@ def test_experiment_prints_figures_and_saves_results(tmp_path, capsys, env, size
     assert (out / "accuracy_vs_difficulty.png").stat().st_size > 0
     assert (out / "figures.txt").read_text().splitlines() == [
         x for x in stdout.splitlines() if LINE.match(x)]
+    _check_export(out / "metacot", tmp_path, heldout)
 
 
 @pytest.mark.parametrize("argv", [["--env", "chess"], ["--formats", "sos", "--env", "maze"],
@@ -66,3 +70,26 @@ def test_experiment_rejects_bad_options(tmp_path, argv):
             "--model-size": "model_size"}.get(argv[0], argv[0].lstrip("-"))
     with pytest.raises(ValueError, match=name):
         experiment.main([*argv, "--out", str(tmp_path)])
+
+
+def _check_export(run_dir, tmp_path, heldout):
+    """The run ships as a checkpoint whose card holds the scores of the stored weights."""
+    card = export_run(run_dir, "tiny-metacot", tmp_path / "ck", tmp_path / "res")
+    assert card["stored_dtype"] == "float16" and card["heldout_split"] == heldout
+    assert set(card["scores"]) == {"test", heldout} == set(card["scores_before_rounding"])
+    assert card["command"].startswith("python benchmarks/sft_experiment.py")
+    assert (tmp_path / "res" / "tiny-metacot.json").read_text() == (
+        run_dir / "results.json").read_text()
+    args = json.loads((run_dir / "results.json").read_text())["args"]
+    model, tok = load_checkpoint("tiny-metacot", root=tmp_path / "ck")
+    data = build_dataset(args["env"], TRACE_ALGORITHM[args["env"]], "metacot", 0, 0,
+                         args["n_eval"], args["n_eval"], seed=args["seed"],
+                         env_kwargs=env_kwargs_for(args["env"], args["size"],
+                                                   args["number_range"]))
+    summary = evaluate_dataset(model, tok, data, splits=["test", heldout],
+                               max_new_tokens=args["max_new_tokens"]).summary(by="split")
+    for split, scores in card["scores"].items():
+        assert scores["solve_rate"] == summary.loc[split, "solve_rate"]
+        assert scores["tokens"] == summary.loc[split, "tokens"]
+    with pytest.raises(ValueError, match="run_dir"):
+        export_run(tmp_path, "x", tmp_path / "ck", tmp_path / "res")
