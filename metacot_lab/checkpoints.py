@@ -114,10 +114,16 @@ def export_checkpoint(
 
 def stored_copy(model: Any, dtype: str = "float16") -> Any:
     """A float32 copy of ``model`` with its weights rounded to ``dtype``: exactly the model
-    :func:`load_checkpoint` returns after :func:`export_checkpoint` stored it as ``dtype``."""
+    :func:`load_checkpoint` returns after :func:`export_checkpoint` stored it as ``dtype``.
+    Only parameters are rounded: buffers that are not stored (RoPE's frequencies) are
+    computed again in float32 on loading."""
     if dtype not in STORED_DTYPES:
         raise ValueError(f"dtype must be one of {sorted(STORED_DTYPES)}, got {dtype!r}")
-    return copy.deepcopy(model).to(STORED_DTYPES[dtype]).to(torch.float32).eval()
+    stored = copy.deepcopy(model).to(torch.float32).eval()
+    with torch.no_grad():
+        for param in stored.parameters():
+            param.copy_(param.to(STORED_DTYPES[dtype]))
+    return stored
 
 
 def export_run(

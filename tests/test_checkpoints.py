@@ -15,6 +15,7 @@ from metacot_lab.checkpoints import (
     export_checkpoint,
     load_checkpoint,
     read_card,
+    stored_copy,
 )
 from metacot_lab.models import ModelSize, build_model
 from metacot_lab.train import LoraSettings
@@ -47,6 +48,16 @@ def test_export_stores_float16_and_loads_float32(tok, tmp_path):
     card = read_card(tmp_path / "tiny")
     assert card["stored_dtype"] == "float16" and card["scores"] == CARD["scores"]
     assert json.loads((tmp_path / "tiny" / "card.json").read_text()) == card
+
+
+def test_stored_copy_is_the_model_that_loads_back(tok, tmp_path):
+    model = build_model(TINY, tok, seed=0).eval()
+    export_checkpoint(model, tok, tmp_path / "tiny", CARD)
+    back, _ = load_checkpoint("tiny", root=tmp_path)
+    ids = torch.tensor([tok("12+34=" * 40)["input_ids"]])  # far positions: RoPE matters
+    with torch.no_grad():
+        assert torch.equal(stored_copy(model)(input_ids=ids).logits, back(input_ids=ids).logits)
+    assert next(model.parameters()).dtype == torch.float32
 
 
 def test_adapter_loads_on_its_base(tok, tmp_path):
