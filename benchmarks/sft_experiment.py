@@ -25,8 +25,6 @@ CPU with whatever else runs.
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import sys
 import time
 from collections.abc import Sequence
@@ -35,10 +33,10 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from metacot_lab.config import describe_hardware
 from metacot_lab.data import HELDOUT_SPLIT, TRACE_ALGORITHM, build_dataset, env_kwargs_for
 from metacot_lab.evaluate import EvalReport, evaluate_dataset
-from metacot_lab.models import MODEL_SIZES, build_model, count_parameters, save_model
+from metacot_lab.models import MODEL_SIZES, build_model, save_model
+from metacot_lab.results import FigureLog, run_record, write_record
 from metacot_lab.traces import formats_for
 from metacot_lab.traces.tokenizer import build_tokenizer
 from metacot_lab.train import SFTRunConfig, train_sft
@@ -87,7 +85,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def run_format(ns: argparse.Namespace, fmt: str, tokenizer: Any, out: Path,
-               emit: Any) -> EvalReport:
+               log: FigureLog) -> EvalReport:
     """Build the data, train and evaluate one format; save its results and checkpoint."""
     tag = f"{ns.env}{ns.size}_{fmt}"
     env_kwargs = env_kwargs_for(ns.env, ns.size, ns.number_range)
@@ -98,48 +96,38 @@ def run_format(ns: argparse.Namespace, fmt: str, tokenizer: Any, out: Path,
     # every format is scored on the same problems: no length filter on the evaluated splits
     data = build_dataset(ns.env, TRACE_ALGORITHM[ns.env], fmt, 0, 0, ns.n_eval, ns.n_eval,
                          seed=ns.seed, env_kwargs=env_kwargs)
-    emit(f"{tag}_data_seconds", time.perf_counter() - start, 1)
-    emit(f"{tag}_train_max_trace_tokens", max(train["trace_tokens"]), 0)
+    log.emit(f"{tag}_data_seconds", time.perf_counter() - start, 1)
+    log.emit(f"{tag}_train_max_trace_tokens", max(train["trace_tokens"]), 0)
     for split in ("test", heldout):
         over = sum(n > ns.max_length for n in data[split]["trace_tokens"]) / len(data[split])
-        emit(f"{tag}_{split}_reference_over_context", over, 3)
+        log.emit(f"{tag}_{split}_reference_over_context", over, 3)
     model = build_model(ns.model_size, tokenizer, seed=ns.seed)
     result = train_sft(model, tokenizer, train, SFTRunConfig(
         seed=ns.seed, batch_size=BATCH_ROWS, max_length=ns.max_length,
         max_tokens=ns.train_tokens, packing="whole", bf16=ns.bf16, progress=False,
         logging_steps=25))
-    emit(f"{tag}_train_seconds", result.wall_seconds, 1)
-    emit(f"{tag}_train_tokens", result.tokens_seen, 0)
-    emit(f"{tag}_train_steps", result.steps, 0)
-    emit(f"{tag}_final_loss", result.final_loss or float("nan"), 4)
+    log.emit(f"{tag}_train_seconds", result.wall_seconds, 1)
+    log.emit(f"{tag}_train_tokens", result.tokens_seen, 0)
+    log.emit(f"{tag}_train_steps", result.steps, 0)
+    log.emit(f"{tag}_final_loss", result.final_loss or float("nan"), 4)
     model = result.model.eval()
     start = time.perf_counter()
     report = evaluate_dataset(model, tokenizer, data, splits=["test", heldout],
                               max_new_tokens=ns.max_new_tokens, seed=ns.seed)
-    emit(f"{tag}_eval_seconds", time.perf_counter() - start, 1)
+    log.emit(f"{tag}_eval_seconds", time.perf_counter() - start, 1)
     summary = report.summary(by="split")
     metrics = ["solve_rate", "valid_rate"] + (["optimal_rate"] if ns.env == "maze" else [])
     for split in ("test", heldout):
         for metric in metrics:
-            emit(f"{tag}_{split}_{metric}", summary.loc[split, metric], 3)
-        emit(f"{tag}_{split}_tokens_per_problem", summary.loc[split, "tokens"], 1)
+            log.emit(f"{tag}_{split}_{metric}", summary.loc[split, metric], 3)
+        log.emit(f"{tag}_{split}_tokens_per_problem", summary.loc[split, "tokens"], 1)
     fdir = out / fmt
     save_model(model, fdir / "model", tokenizer)
-    results = {
-        "args": {k: v for k, v in vars(ns).items() if k != "out"} | {"format": fmt},
-        "command": "python benchmarks/sft_experiment.py " + " ".join(sys.argv[1:]),
-        "hardware": describe_hardware(),
-        "date": time.strftime("%Y-%m-%d", time.gmtime()),
-        "equal_compute": "same sequence tokens seen (train_tokens) for every format",
-        "parameters": count_parameters(model),
-        "train": {"budget": result.budget, "budget_value": result.budget_value,
-                  "steps": result.steps, "tokens_seen": result.tokens_seen,
-                  "wall_seconds": result.wall_seconds, "loss_history": result.loss_history},
-        "summary_by_split": _records(summary),
-        "summary_by_split_difficulty": _records(report.summary(by=("split", "difficulty"))),
-        "problems": _records(report.problems, index=False),
-    }
-    (fdir / "results.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
+    write_record(run_record(
+        {k: v for k, v in vars(ns).items() if k != "out"} | {"format": fmt},
+        "python benchmarks/sft_experiment.py " + " ".join(sys.argv[1:]), model, result, report,
+        equal_compute="same sequence tokens seen (train_tokens) for every format",
+    ), fdir / "results.json")
     return report
 
 
@@ -159,30 +147,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     ns = parse_args(argv)
     out = Path(ns.out)
     out.mkdir(parents=True, exist_ok=True)
-    figures: dict[str, float] = {}
-    lines: list[str] = []
-
-    def emit(name: str, value: float, digits: int) -> None:
-        figures[name] = float(value)
-        line = f"{name}: {value:.{digits}f}"
-        lines.append(line)
-        print(line, flush=True)
-
+    log = FigureLog()
     print(f"equal training compute: every format sees {ns.train_tokens} sequence tokens "
           f"(prompt + completion) in training; model {ns.model_size}, seed {ns.seed}",
           flush=True)
     tokenizer = build_tokenizer()
-    reports = {fmt: run_format(ns, fmt, tokenizer, out, emit) for fmt in ns.formats}
+    reports = {fmt: run_format(ns, fmt, tokenizer, out, log) for fmt in ns.formats}
     fig = plot_results(reports, ["test", HELDOUT_SPLIT[ns.env]], f"{ns.env}{ns.size}")
     fig.savefig(out / "accuracy_vs_difficulty.png", dpi=100)
-    (out / "figures.txt").write_text("\n".join(lines) + "\n")
-    return figures
-
-
-def _records(df: Any, index: bool = True) -> list[dict[str, Any]]:
-    table = df.reset_index() if index else df
-    return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
-            for row in table.to_dict(orient="records")]
+    log.save(out / "figures.txt")
+    return log.figures
 
 
 if __name__ == "__main__":
