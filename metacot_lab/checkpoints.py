@@ -173,6 +173,33 @@ def export_run(
     return read_card(Path(root) / name)
 
 
+def cards_markdown(root: str | os.PathLike = CHECKPOINT_DIR) -> str:
+    """One markdown entry per checkpoint under ``root``, from its card: how it was made
+    (command, seed, training time and tokens, hardware, date) and its held-out and test
+    scores (solve rate, valid-trace rate, % optimal for mazes, tokens generated)."""
+    entries = []
+    for name in available_checkpoints(root):
+        card = read_card(name, root)
+        scores = [_score_text(split, card["scores"].get(split, {}))
+                  for split in (card["heldout_split"], "test")]
+        made = (f"seed {card['seed']}, {card['train_seconds'] / 60:.1f} min training"
+                + (f" on {card['tokens_seen'] / 1e6:.1f}M tokens" if "tokens_seen" in card
+                   else "") + f", {card['hardware']}, {card['date']}")
+        base = f" (LoRA adapter on `{card['base']}`)" if "base" in card else ""
+        entries.append(f"* **`{name}`**{base}: {'; '.join(scores)}. {made}.\n"
+                       f"  `{card['command']}`")
+    return "\n".join(entries) + "\n"
+
+
+def _score_text(split: str, scores: dict[str, Any]) -> str:
+    parts = [f"{split} solved {scores.get('solve_rate', float('nan')):.1%}"]
+    if scores.get("optimal_rate") is not None:
+        parts.append(f"optimal {scores['optimal_rate']:.1%}")
+    if scores.get("tokens") is not None:
+        parts.append(f"{scores['tokens']:.0f} tokens/problem")
+    return ", ".join(parts)
+
+
 SCORE_FIELDS = ("solve_rate", "valid_rate", "optimal_rate", "tokens", "problems")
 
 
@@ -185,7 +212,8 @@ def _scores(summary: Any) -> dict[str, dict[str, Any]]:
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "metacot checkpoint") -> int:
-    """``metacot checkpoint export RUN_DIR NAME``: see :func:`export_run`."""
+    """``metacot checkpoint export RUN_DIR NAME`` (:func:`export_run`) and
+    ``metacot checkpoint cards`` (:func:`cards_markdown`)."""
     parser = argparse.ArgumentParser(prog=prog, description="ship trained checkpoints")
     sub = parser.add_subparsers(dest="command", required=True)
     export = sub.add_parser("export", help="a sft_experiment run folder -> data/checkpoints")
@@ -194,7 +222,12 @@ def main(argv: Sequence[str] | None = None, prog: str = "metacot checkpoint") ->
     export.add_argument("--root", default=str(CHECKPOINT_DIR))
     export.add_argument("--results-dir", default=str(RESULTS_DIR))
     export.add_argument("--dtype", default="float16", choices=sorted(STORED_DTYPES))
+    table = sub.add_parser("cards", help="print every card as markdown (for READMEs)")
+    table.add_argument("--root", default=str(CHECKPOINT_DIR))
     ns = parser.parse_args(argv)
+    if ns.command == "cards":
+        print(cards_markdown(ns.root), end="")
+        return 0
     card = export_run(ns.run_dir, ns.name, ns.root, ns.results_dir, ns.dtype)
     print(json.dumps(card["scores"], indent=1))
     return 0

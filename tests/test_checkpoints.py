@@ -12,6 +12,7 @@ from peft import get_peft_model
 from metacot_lab.checkpoints import (
     CARD_FIELDS,
     available_checkpoints,
+    cards_markdown,
     export_checkpoint,
     load_checkpoint,
     read_card,
@@ -97,3 +98,18 @@ def test_shipped_checkpoints_have_complete_cards():
         card = read_card(name)
         assert set(CARD_FIELDS) <= set(card), name
         assert 0.0 <= card["scores"][card["heldout_split"]]["solve_rate"] <= 1.0
+
+
+def test_cards_markdown_has_a_line_per_checkpoint(tok, tmp_path):
+    model = build_model(TINY, tok)
+    scores = {"test": {"solve_rate": 0.25, "optimal_rate": 0.2, "tokens": 12.0},
+              "held": {"solve_rate": 0.125, "optimal_rate": None, "tokens": 30.0}}
+    card = CARD | {"heldout_split": "held", "scores": scores, "train_seconds": 90,
+                   "tokens_seen": 2_500_000, "command": "python run.py --seed 0"}
+    for name in ("b-model", "a-model"):
+        export_checkpoint(model, tok, tmp_path / name, card)
+    lines = cards_markdown(tmp_path).splitlines()
+    assert [x.split("`")[1] for x in lines[::2]] == ["a-model", "b-model"]
+    assert "held solved 12.5%, 30 tokens/problem; test solved 25.0%, optimal 20.0%" in lines[0]
+    assert "1.5 min training on 2.5M tokens" in lines[0]
+    assert lines[1] == "  `python run.py --seed 0`"
