@@ -3,8 +3,8 @@
 Layout: one layer per depth; leaves take consecutive slots in depth-first order (children
 in creation order) and a parent sits centred over its children, so no edges cross and the
 order of the drawing is the order the search tried things in. Nodes with an ``error``
-(an illegal step of a trace, see :func:`~metacot_lab.traces.tree_from_trace`) get a ring
-in :data:`~metacot_lab.viz.style.INVALID_COLOR`. Trees larger than
+(an illegal step of a trace, see :func:`~metacot_lab.traces.tree_from_trace`) are framed
+by a square in :data:`~metacot_lab.viz.style.INVALID_COLOR`. Trees larger than
 ``max_nodes`` are summarised: the solution path, then the expanded nodes in event order,
 then the other nodes in event order are kept, and a ``+k`` note under a parent counts the
 nodes hidden below it.
@@ -355,7 +355,7 @@ def _draw_nodes(ax: Axes, view: TreeView, pos: dict, diameter: float) -> None:
         )
     if view.invalid:
         ax.scatter([pos[n][0] for n in view.invalid], [pos[n][1] for n in view.invalid],
-                   s=(1.45 * diameter) ** 2, marker="o", facecolors="none",
+                   s=(1.6 * diameter) ** 2, marker="s", facecolors="none",
                    edgecolors=INVALID_COLOR, linewidths=2.0, zorder=4, gid="invalid")
     if view.current is not None:
         x, y = pos[view.current]
@@ -378,7 +378,7 @@ def _legend_handles(view: TreeView) -> list:
     if view.solution:
         handles.append(Line2D([], [], color=SOLUTION_COLOR, lw=2.6, label="solution path"))
     if view.invalid:
-        handles.append(Line2D([], [], ls="", marker="o", mfc="none", mec=INVALID_COLOR,
+        handles.append(Line2D([], [], ls="", marker="s", mfc="none", mec=INVALID_COLOR,
                               mew=2.0, ms=10, label="invalid step"))
     if view.current is not None:
         handles.append(Line2D([], [], ls="", marker="o", mfc="none", mec=CURRENT_COLOR,
