@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import shutil
 
@@ -91,6 +92,23 @@ def test_lora_trains_few_parameters_and_leaves_the_base_alone(tok, data):
     assert lora_b and any(v.abs().sum() > 0 for v in lora_b)  # B starts at zero
     losses = [loss for _, loss in result.loss_history]
     assert sum(losses[-5:]) < sum(losses[:5])
+
+
+@pytest.mark.parametrize("lora", [None, LoraSettings(r=2)])
+def test_trained_model_runs_its_own_forward_in_float32(tok, data, lora):
+    """Training wraps forward (trl's fused loss calls the model it was made for; accelerate
+    autocasts to bf16): the returned model runs its own forward, so a copy runs the copy's
+    weights, and bf16 training gives float32 inference, as after loading."""
+    model = run(tok, data, max_steps=2, bf16=True, lora=lora).model.eval()
+    ids = torch.tensor([tok("12+34=")["input_ids"]])
+    clone = copy.deepcopy(model)
+    with torch.no_grad():
+        for p in clone.parameters():
+            p.mul_(0.5)
+        assert not torch.allclose(clone(input_ids=ids).logits, model(input_ids=ids).logits)
+        plain = type(model).forward(model, input_ids=ids).logits
+        assert torch.equal(model(input_ids=ids).logits, plain)
+    assert not any("forward" in vars(m) for m in model.modules())
 
 
 def test_max_tokens_becomes_steps(tok, data):

@@ -333,10 +333,24 @@ def steps_for_tokens(trainer: SFTTrainer, max_tokens: int) -> int:
     return max(1, math.ceil(max_tokens * steps_per_epoch / sum(lengths)))
 
 
+def drop_training_wrappers(model: Any, keep: set[int] = frozenset()) -> Any:
+    """Remove the forward wrappers training leaves on ``model`` and its submodules, except
+    on modules whose ``id`` is in ``keep``: trl's fused-loss forward (its closure calls the
+    model it was made for, so a ``deepcopy`` would still run the original's weights) and
+    accelerate's mixed-precision autocast (bf16 inference after bf16 training). The model
+    then runs its own forward in its own dtype, as after loading. Returns ``model``."""
+    for module in model.modules():
+        if id(module) not in keep:
+            vars(module).pop("forward", None)
+            vars(module).pop("_original_forward", None)
+    return model
+
+
 def train_sft(
     model: Any, tokenizer: PreTrainedTokenizerBase, dataset: Dataset, config: SFTRunConfig
 ) -> SFTResult:
     """Fine-tune ``model`` on ``dataset``'s completions; see :class:`SFTRunConfig`."""
+    own_forward = {id(m) for m in model.modules() if "forward" in vars(m)}
     trainer, monitor = build_trainer(model, tokenizer, dataset, config)
     trainer.train(resume_from_checkpoint=config.resume_from_checkpoint or None)
     state = trainer.state
@@ -348,7 +362,7 @@ def train_sft(
         budget, value = "epochs", config.epochs
     if monitor.stopped_by_time:
         budget, value = "max_seconds", config.max_seconds
-    trained = trainer.model
+    trained = drop_training_wrappers(trainer.model, keep=own_forward)
     return SFTResult(
         model=trained,
         budget=budget,
