@@ -6,7 +6,11 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from metacot_lab.viz.results import plot_accuracy_vs_difficulty, plot_tokens_vs_difficulty
+from metacot_lab.viz.results import (
+    plot_accuracy_vs_difficulty,
+    plot_tokens_vs_difficulty,
+    plot_training_comparison,
+)
 
 
 def table(rates, tokens):
@@ -34,3 +38,21 @@ def test_bad_results_raise_value_error():
         plot_accuracy_vs_difficulty({"a": pd.DataFrame({"difficulty": [1]})})
     with pytest.raises(ValueError, match="EvalReport or a DataFrame"):
         plot_tokens_vs_difficulty({"a": [1, 2]})
+
+
+def test_training_comparison_draws_a_bar_per_model_and_marks_missing_values():
+    runs = {"base": {"solve_rate": 0.1},
+            "lora": {"solve_rate": 0.4, "trainable_parameters": 2_000, "train_seconds": 30},
+            "full": {"solve_rate": 0.6, "trainable_parameters": 50_000, "train_seconds": 40}}
+    fig = plot_training_comparison(runs, split="held-out")
+    rates, params, seconds = fig.axes
+    assert [p.get_height() for p in rates.patches] == [0.1, 0.4, 0.6]
+    assert params.get_yscale() == "log"
+    assert [t.get_text() for t in seconds.texts] == ["n/a", "30", "40"]
+    assert "held-out" in rates.get_title()
+
+
+@pytest.mark.parametrize("runs", [{}, {"lora": {"train_seconds": 3}}, {"lora": 0.5}])
+def test_training_comparison_needs_solve_rates(runs):
+    with pytest.raises(ValueError, match="runs"):
+        plot_training_comparison(runs)

@@ -75,3 +75,42 @@ def _problems(name: str, result: Any, metric: str) -> pd.DataFrame:
     if missing:
         raise ValueError(f"results[{name!r}] lacks columns {sorted(missing)}")
     return df
+
+
+def plot_training_comparison(
+    runs: Mapping[str, Mapping[str, Any]], split: str = "held-out"
+) -> Figure:
+    """Bars per named model: solve rate on ``split``, trainable parameters (log scale) and
+    training seconds. Each run maps ``solve_rate`` and optionally ``trainable_parameters``
+    and ``train_seconds`` (``None`` or missing: no bar, e.g. for a model not trained here)."""
+    if not runs:
+        raise ValueError("runs must hold at least one named model")
+    for name, run in runs.items():
+        if not isinstance(run, Mapping) or run.get("solve_rate") is None:
+            raise ValueError(f"runs[{name!r}] must be a mapping with a solve_rate")
+    fig = Figure(figsize=(12.0, 3.6), layout="constrained")
+    panels = [("solve_rate", f"solve rate ({split})"),
+              ("trainable_parameters", "trainable parameters"),
+              ("train_seconds", "training seconds")]
+    names = list(runs)
+    colors = [f"C{i}" for i in range(len(names))]
+    for ax, (key, label) in zip(fig.subplots(1, 3), panels, strict=True):
+        values = [runs[n].get(key) for n in names]
+        heights = [np.nan if v is None else float(v) for v in values]
+        ax.bar(names, heights, color=colors)
+        for i, v in enumerate(values):
+            if v is None:  # at the foot of the axes: works on a log scale too
+                ax.annotate("n/a", (i, 0.02), xycoords=("data", "axes fraction"),
+                            ha="center", fontsize=8, color="0.4")
+                continue
+            text = f"{v:.0%}" if key == "solve_rate" else f"{v:,.0f}"
+            ax.annotate(text, (i, float(v)), ha="center", va="bottom", fontsize=8,
+                        xytext=(0, 2), textcoords="offset points")
+        if key == "solve_rate":
+            ax.set_ylim(0.0, 1.05)
+        elif key == "trainable_parameters" and any(v for v in values if v):
+            ax.set_yscale("log")
+        ax.set_title(label, fontsize=10)
+        ax.tick_params(axis="x", labelsize=8)
+        ax.grid(axis="y", alpha=0.3)
+    return fig
