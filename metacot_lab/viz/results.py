@@ -97,7 +97,7 @@ def plot_training_comparison(
     for ax, (key, label) in zip(fig.subplots(1, 3), panels, strict=True):
         values = [runs[n].get(key) for n in names]
         heights = [np.nan if v is None else float(v) for v in values]
-        ax.bar(names, heights, color=colors)
+        ax.bar(range(len(names)), heights, color=colors)
         for i, v in enumerate(values):
             if v is None:  # at the foot of the axes: works on a log scale too
                 ax.annotate("n/a", (i, 0.02), xycoords=("data", "axes fraction"),
@@ -107,10 +107,14 @@ def plot_training_comparison(
             ax.annotate(text, (i, float(v)), ha="center", va="bottom", fontsize=8,
                         xytext=(0, 2), textcoords="offset points")
         if key == "solve_rate":
-            ax.set_ylim(0.0, 1.05)
+            ax.set_ylim(0.0, 1.1)
         elif key == "trainable_parameters" and any(v for v in values if v):
             ax.set_yscale("log")
+            ax.set_ylim(top=ax.get_ylim()[1] * 3)  # room for the labels
+        else:
+            ax.set_ylim(top=ax.get_ylim()[1] * 1.1)
         ax.set_title(label, fontsize=10)
-        ax.tick_params(axis="x", labelsize=8)
+        # "lora (metacot)" -> two lines, so that long names do not run into each other
+        ax.set_xticks(range(len(names)), [n.replace(" (", "\n(") for n in names], fontsize=8)
         ax.grid(axis="y", alpha=0.3)
     return fig
