@@ -68,3 +68,30 @@ def test_notebook_02_solver_matches_package():
         assert (steps is not None) == dfs.search(p).solved
         assert steps is None or p.verify(steps)
     assert sum(solve_teaching(p) is None for p in problems) == 2
+
+
+def test_notebook_05_lora_layer_matches_peft():
+    import copy
+
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    lora_teaching = definitions_from_notebook("05_lora_teaches_search.ipynb")["LoRALinear"]
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(12, 10)
+    ours = lora_teaching(copy.deepcopy(layer), r=4, alpha=8)
+    x = torch.randn(3, 12)
+    with torch.no_grad():
+        assert torch.equal(ours(x), layer(x))  # B starts at zero: the base layer exactly
+    assert [n for n, p in ours.named_parameters() if p.requires_grad] == ["A", "B"]
+
+    holder = torch.nn.Sequential()
+    holder.add_module("proj", copy.deepcopy(layer))
+    wrapped = get_peft_model(holder, LoraConfig(r=4, lora_alpha=8, target_modules=["proj"]))
+    theirs = wrapped.base_model.model.proj
+    torch.nn.init.normal_(theirs.lora_B["default"].weight)  # as if trained
+    with torch.no_grad():
+        ours.A.copy_(theirs.lora_A["default"].weight)
+        ours.B.copy_(theirs.lora_B["default"].weight)
+        assert not torch.allclose(ours(x), layer(x))
+        assert torch.allclose(ours(x), theirs(x), atol=1e-6)
