@@ -81,8 +81,9 @@ def task_name(args: Mapping[str, Any]) -> str:
 def summary_table(results: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
     """One row per run and evaluated split: ``run``, ``task``, ``env``, ``format``,
     ``split``, ``heldout`` (the environment's held-out split), the scores of
-    ``summary_by_split`` and the training run (``train_tokens``, ``train_seconds``,
-    ``parameters``, ``seed``)."""
+    ``summary_by_split``, the training run (``train_tokens``, ``train_seconds``,
+    ``parameters``, ``seed``) and where it ran (``hardware``, ``date``; ``None`` when not
+    recorded)."""
     rows = []
     for name, res in results.items():
         args = res["args"]
@@ -90,7 +91,8 @@ def summary_table(results: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
             rows.append({**_labels(name, args, summary["split"]), **summary,
                          "train_tokens": res["train"].get("tokens_seen"),
                          "train_seconds": res["train"].get("wall_seconds"),
-                         "parameters": res.get("parameters"), "seed": args.get("seed")})
+                         "parameters": res.get("parameters"), "seed": args.get("seed"),
+                         "hardware": res.get("hardware"), "date": res.get("date")})
     return _frame(rows)
 
 

@@ -37,6 +37,7 @@ def record(env, size, fmt, rates, **extra):
                for s in ("test", heldout)]
     return {"args": {"env": env, "size": size, "format": fmt, "seed": 0},
             "train": {"tokens_seen": 1000, "wall_seconds": 2.0}, "parameters": 7,
+            "hardware": "2-core CPU",
             "summary_by_split": summary, "problems": problems, **extra}
 
 
@@ -77,6 +78,7 @@ def test_summary_and_problem_tables_label_every_row(root):
     row = summary.set_index(["run", "split"]).loc[("maze10-metacot", "test_larger")]
     assert row["task"] == "maze10" and row["format"] == "metacot" and bool(row["heldout"])
     assert row["train_tokens"] == 1000 and row["optimal_rate"] == 0.5
+    assert row["hardware"] == "2-core CPU" and summary["date"].isna().all()
     cd = summary[summary["env"] == "countdown"]
     assert cd["optimal_rate"].isna().all() and cd["optimal_rate"].dtype == float
     assert set(summary[summary["heldout"]]["split"]) == {"test_heldout_targets", "test_larger"}

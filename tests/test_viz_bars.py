@@ -27,6 +27,9 @@ def test_grouped_bars_show_each_value_and_mark_gaps():
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert "n/a" in texts and "75%" in texts
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["countdown4", "maze10"]
+    ordered = plot_grouped_bars(table, "task", "format", "solve_rate",
+                                hue_order=["metacot", "solution"])
+    assert [c.get_label() for c in ordered.axes[0].containers] == ["metacot", "solution"]
 
 
 def test_grouped_bars_reject_bad_tables():

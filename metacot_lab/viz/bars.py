@@ -8,7 +8,8 @@ shares per model.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,10 +29,12 @@ def plot_grouped_bars(
     title: str | None = None,
     ylabel: str | None = None,
     percent: bool = True,
+    hue_order: Sequence[Any] | None = None,
 ) -> Figure:
     """Bars of ``y`` per value of ``x`` (groups, in order of first appearance) and ``hue``
-    (one colour each), labelled with their values (as percentages when ``percent``, with
-    the y axis from 0 to 1); a missing or NaN value leaves a gap marked "n/a"."""
+    (one colour each, in ``hue_order`` or order of appearance), labelled with their values
+    (as percentages when ``percent``, with the y axis from 0 to 1); a missing or NaN value
+    leaves a gap marked "n/a"."""
     if not isinstance(table, pd.DataFrame) or table.empty:
         raise ValueError("table must be a non-empty pandas DataFrame")
     missing = {x, hue, y} - set(table.columns)
@@ -40,7 +43,7 @@ def plot_grouped_bars(
     if table.duplicated([x, hue]).any():
         raise ValueError(f"table must hold one row per ({x}, {hue}) pair")
     groups = list(dict.fromkeys(table[x]))
-    hues = list(dict.fromkeys(table[hue]))
+    hues = list(dict.fromkeys(table[hue] if hue_order is None else hue_order))
     values = table.set_index([x, hue])[y]
     fig, ax = new_axes(ax, (max(4.0, 1.2 + 0.5 * len(groups) * len(hues)), 3.6))
     width = 0.8 / len(hues)
