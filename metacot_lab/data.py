@@ -81,10 +81,10 @@ from .validation import check_choice, check_int
 
 ENVS: tuple[str, ...] = ("countdown", "maze")
 HELDOUT_SPLIT: dict[str, str] = {"countdown": "test_heldout_targets", "maze": "test_larger"}
+"""The held-out split of each environment."""
 TRACE_ALGORITHM: dict[str, str] = {"countdown": "dfs", "maze": "astar"}
 """The search whose traces the experiments train on: Stream of Search's DFS for Countdown
 (threshold = target, :func:`trace_row`'s default), A* for mazes."""
-"""The held-out split of each environment."""
 FEATURES = Features({
     "prompt": Value("string"),
     "completion": Value("string"),
