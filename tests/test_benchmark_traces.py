@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 
 import pytest
+from bench_helpers import load_benchmark
 
-from metacot_lab.config import REPO_ROOT
 from metacot_lab.traces import formats_for
 
-
-def _load():
-    path = REPO_ROOT / "benchmarks" / "traces.py"
-    spec = importlib.util.spec_from_file_location("benchmarks_traces", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-traces = _load()
+traces = load_benchmark("traces")
 LINE = re.compile(r"^(\w+): (\d+\.\d) (tokens|%|rows/s)$")
 
 

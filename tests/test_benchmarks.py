@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 
 import pytest
-
-from metacot_lab.config import REPO_ROOT
-
-
-def _load(name: str):
-    path = REPO_ROOT / "benchmarks" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"benchmarks_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from bench_helpers import load_benchmark
 
 
-generation = _load("generation")
+
+generation = load_benchmark("generation")
 LINE = re.compile(r"^(\w+): (\d+\.\d) (problems|mazes)/s \((\d+\.\d)x [\w ]+ [\d,.]+/s\)$")
 
 

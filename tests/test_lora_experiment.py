@@ -4,15 +4,14 @@ adapter whose card holds the scores of the reloaded adapter, and checks its opti
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 
 import pytest
 import torch
+from bench_helpers import load_benchmark
 
 from metacot_lab.checkpoints import CARD_FIELDS, export_checkpoint, load_checkpoint, read_card
-from metacot_lab.config import REPO_ROOT
 from metacot_lab.data import build_dataset, env_kwargs_for
 from metacot_lab.evaluate import evaluate_dataset
 from metacot_lab.models import ModelSize, build_model
@@ -30,15 +29,7 @@ CARD = {f: "x" for f in CARD_FIELDS} | {
 RUN = ["--train-tokens", "3000", "--n-train", "16", "--max-length", "512", "--bf16"]
 
 
-def _load():
-    path = REPO_ROOT / "benchmarks" / "lora_experiment.py"
-    spec = importlib.util.spec_from_file_location("benchmarks_lora_experiment", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-experiment = _load()
+experiment = load_benchmark("lora_experiment")
 
 
 @pytest.fixture(scope="module")

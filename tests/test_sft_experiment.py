@@ -3,14 +3,13 @@ not asserted: a few training steps learn nothing)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 
 import pytest
+from bench_helpers import load_benchmark
 
 from metacot_lab.checkpoints import export_run, load_checkpoint
-from metacot_lab.config import REPO_ROOT
 from metacot_lab.data import TRACE_ALGORITHM, build_dataset, env_kwargs_for
 from metacot_lab.evaluate import evaluate_dataset
 
@@ -19,15 +18,7 @@ TINY = ["--model-size", "1m", "--train-tokens", "2000", "--n-train", "16", "--n-
         "--max-new-tokens", "8", "--max-length", "512"]
 
 
-def _load():
-    path = REPO_ROOT / "benchmarks" / "sft_experiment.py"
-    spec = importlib.util.spec_from_file_location("benchmarks_sft_experiment", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-experiment = _load()
+experiment = load_benchmark("sft_experiment")
 
 
 @pytest.mark.parametrize(("env", "size", "heldout", "metrics"), [

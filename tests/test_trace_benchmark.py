@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 
 import pytest
+from bench_helpers import load_benchmark
 
-from metacot_lab.config import REPO_ROOT
-
-_spec = importlib.util.spec_from_file_location(
-    "benchmarks_trace_formats", REPO_ROOT / "benchmarks" / "trace_formats.py")
-bench = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench)
+bench = load_benchmark("trace_formats")
 
 LENGTH = re.compile(r"^(\w+): mean [\d.]+ median [\d.]+ p95 [\d.]+ max [\d.]+ tokens$")
 RATE = re.compile(r"^(verify_\w+): ([\d.]+) traces/s$")

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 
 import pytest
-
-from metacot_lab.config import REPO_ROOT
+from bench_helpers import load_benchmark
 
 LINE = re.compile(r"^(\w+): (\d+) tokens/s \((\d+\.\d\d)x STACK\.md [\w. ]+ [\d,]+/s\)$")
 
 
-def _load():
-    path = REPO_ROOT / "benchmarks" / "training.py"
-    spec = importlib.util.spec_from_file_location("benchmarks_training", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-training = _load()
+training = load_benchmark("training")
 
 
 def test_training_benchmark_prints_one_figure_per_line(capsys):
