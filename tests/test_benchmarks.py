@@ -7,8 +7,6 @@ import re
 import pytest
 from bench_helpers import load_benchmark
 
-
-
 generation = load_benchmark("generation")
 LINE = re.compile(r"^(\w+): (\d+\.\d) (problems|mazes)/s \((\d+\.\d)x [\w ]+ [\d,.]+/s\)$")
 
