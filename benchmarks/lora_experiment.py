@@ -55,7 +55,7 @@ from metacot_lab.checkpoints import (
     stored_copy,
 )
 from metacot_lab.data import HELDOUT_SPLIT, TRACE_ALGORITHM, build_dataset, env_kwargs_for
-from metacot_lab.evaluate import EvalReport, evaluate_dataset
+from metacot_lab.evaluate import EvalReport
 from metacot_lab.models import count_parameters
 from metacot_lab.results import FigureLog, run_record, split_summary, table_records, write_record
 from metacot_lab.traces import formats_for
@@ -64,7 +64,7 @@ from metacot_lab.validation import check_choice, check_float, check_int, check_i
 from metacot_lab.viz.results import plot_training_comparison
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # its sibling sft_experiment.py
-from sft_experiment import BATCH_ROWS, plot_results  # noqa: E402
+from sft_experiment import BATCH_ROWS, evaluate_model, plot_results  # noqa: E402
 
 METHODS = ("lora", "full")
 SCRIPT = "python benchmarks/lora_experiment.py"
@@ -163,23 +163,6 @@ def _number_range(ns: argparse.Namespace) -> None:
     elif ns.env == "countdown":
         raise ValueError("number_range: the base's card does not record it; pass "
                          "--number-range lo,hi as the base was trained")
-
-
-def evaluate_model(ns: argparse.Namespace, name: str, model: Any, tokenizer: Any, data: Any,
-                   log: FigureLog) -> EvalReport:
-    """Greedy evaluation on the test and held-out splits; prints ``<name>_<split>_*``."""
-    heldout = HELDOUT_SPLIT[ns.env]
-    start = time.perf_counter()
-    report = evaluate_dataset(model.eval(), tokenizer, data, splits=["test", heldout],
-                              max_new_tokens=ns.max_new_tokens, seed=ns.seed)
-    log.emit(f"{name}_eval_seconds", time.perf_counter() - start, 1)
-    summary = report.summary(by="split")
-    metrics = ["solve_rate", "valid_rate"] + (["optimal_rate"] if ns.env == "maze" else [])
-    for split in ("test", heldout):
-        for metric in metrics:
-            log.emit(f"{name}_{split}_{metric}", summary.loc[split, metric], 3)
-        log.emit(f"{name}_{split}_tokens_per_problem", summary.loc[split, "tokens"], 1)
-    return report
 
 
 def eval_data(ns: argparse.Namespace, fmt: str) -> Any:

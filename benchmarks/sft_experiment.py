@@ -111,16 +111,7 @@ def run_format(ns: argparse.Namespace, fmt: str, tokenizer: Any, out: Path,
     log.emit(f"{tag}_train_steps", result.steps, 0)
     log.emit(f"{tag}_final_loss", result.final_loss or float("nan"), 4)
     model = result.model.eval()
-    start = time.perf_counter()
-    report = evaluate_dataset(model, tokenizer, data, splits=["test", heldout],
-                              max_new_tokens=ns.max_new_tokens, seed=ns.seed)
-    log.emit(f"{tag}_eval_seconds", time.perf_counter() - start, 1)
-    summary = report.summary(by="split")
-    metrics = ["solve_rate", "valid_rate"] + (["optimal_rate"] if ns.env == "maze" else [])
-    for split in ("test", heldout):
-        for metric in metrics:
-            log.emit(f"{tag}_{split}_{metric}", summary.loc[split, metric], 3)
-        log.emit(f"{tag}_{split}_tokens_per_problem", summary.loc[split, "tokens"], 1)
+    report = evaluate_model(ns, tag, model, tokenizer, data, log)
     fdir = out / fmt
     save_model(model, fdir / "model", tokenizer)
     write_record(run_record(
@@ -128,6 +119,23 @@ def run_format(ns: argparse.Namespace, fmt: str, tokenizer: Any, out: Path,
         "python benchmarks/sft_experiment.py " + " ".join(sys.argv[1:]), model, result, report,
         equal_compute="same sequence tokens seen (train_tokens) for every format",
     ), fdir / "results.json")
+    return report
+
+
+def evaluate_model(ns: argparse.Namespace, name: str, model: Any, tokenizer: Any, data: Any,
+                   log: FigureLog) -> EvalReport:
+    """Greedy evaluation on the test and held-out splits; prints ``<name>_<split>_*``."""
+    heldout = HELDOUT_SPLIT[ns.env]
+    start = time.perf_counter()
+    report = evaluate_dataset(model.eval(), tokenizer, data, splits=["test", heldout],
+                              max_new_tokens=ns.max_new_tokens, seed=ns.seed)
+    log.emit(f"{name}_eval_seconds", time.perf_counter() - start, 1)
+    summary = report.summary(by="split")
+    metrics = ["solve_rate", "valid_rate"] + (["optimal_rate"] if ns.env == "maze" else [])
+    for split in ("test", heldout):
+        for metric in metrics:
+            log.emit(f"{name}_{split}_{metric}", summary.loc[split, metric], 3)
+        log.emit(f"{name}_{split}_tokens_per_problem", summary.loc[split, "tokens"], 1)
     return report
 
 
