@@ -72,6 +72,8 @@ def test_adapter_loads_on_its_base(tok, tmp_path):
         export_checkpoint(lora, tok, tmp_path / "adapter", CARD)
     export_checkpoint(lora, tok, tmp_path / "adapter", CARD | {"base": "base"})
     assert not (tmp_path / "adapter" / "model.safetensors").exists()
+    config = json.loads((tmp_path / "adapter" / "adapter_config.json").read_text())
+    assert config["base_model_name_or_path"] == "base"  # the checkpoint, not a local path
     back, _ = load_checkpoint("adapter", root=tmp_path)
     assert hasattr(back, "peft_config")
     assert torch.allclose(logits(lora.eval(), tok), logits(back, tok), atol=1e-5)
