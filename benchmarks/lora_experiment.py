@@ -11,8 +11,8 @@ evaluated greedily on the same test and held-out problems. Environment, numbers,
 problem count and generation length come from the base's card (options only fill in what
 the card does not record). The shipped LoRA results are made with::
 
-    .venv/bin/python benchmarks/lora_experiment.py --base countdown3-solution --format metacot \\
-        --train-tokens 4000000 --n-train 8000 --bf16 --scratch countdown3-metacot \\
+    .venv/bin/python benchmarks/lora_experiment.py --base countdown4-solution --format metacot \\
+        --train-tokens 2000000 --n-train 20000 --bf16 --scratch countdown4-metacot \\
         --out runs/lora --export-dir data/checkpoints --results-dir data/results
 
 Prints one figure per line: ``<name>_<split>_<metric>: value`` (solve and valid rate, and for
@@ -24,8 +24,8 @@ Under ``--out`` go ``<method>/results.json`` (sft_experiment's record plus ``bas
 ``method``, ``trainable_parameters`` and ``base_summary_by_split``), ``comparison.png``
 (held-out solve rate, trainable parameters, training time), ``accuracy_vs_difficulty.png``
 and ``figures.txt``. ``--results-dir`` receives copies named
-``<env><size>-<method>-<format>.json`` (``countdown3-lora-metacot.json``), ``--export-dir``
-the checkpoints ``<base>-<method>-<format>`` (``countdown3-solution-lora-metacot`` holds only
+``<env><size>-<method>-<format>.json`` (``countdown4-lora-metacot.json``), ``--export-dir``
+the checkpoints ``<base>-<method>-<format>`` (``countdown4-solution-lora-metacot`` holds only
 the adapter; :func:`load_checkpoint` puts it on its base, so the base must be in the same
 folder). Every model is scored as stored: the fully fine-tuned weights rounded to float16
 (:func:`stored_copy`), the adapter in float32; after an export the checkpoint is loaded back
