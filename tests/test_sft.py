@@ -194,6 +194,34 @@ def test_whole_packing_keeps_examples_whole(tok, data):
     assert sorted(rebuilt) == sorted(examples)
 
 
+def test_packed_examples_are_computed_as_if_alone(tok, data):
+    cfg = {"batch_size": 2, "max_steps": 1, "max_length": 40, "progress": False}
+    trainer, _ = build_trainer(build_model(TINY, tok), tok, data,
+                               SFTRunConfig(packing="whole", **cfg))
+    rows = [trainer.train_dataset[i] for i in range(4)]
+    assert all(len(row["seq_lengths"]) > 1 for row in rows)  # rows hold several examples
+    batch = trainer.data_collator(rows)
+    model = trainer.model.eval()
+    with torch.no_grad():
+        packed = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"]).logits
+    for r, row in enumerate(rows):
+        a = 0
+        for n in row["seq_lengths"]:
+            with torch.no_grad():
+                alone = model(input_ids=batch["input_ids"][r:r + 1, a:a + n]).logits[0]
+            assert torch.allclose(packed[r, a:a + n], alone, atol=1e-5)
+            a += n
+
+
+def test_packed_positions_restart_per_example():
+    from metacot_lab.train.sft import packed_positions
+
+    assert packed_positions([3, 2], 7).tolist() == [0, 1, 2, 0, 1, 2, 3]
+    assert packed_positions([4], 4).tolist() == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match="seq_lengths"):
+        packed_positions([4, 4], 7)
+
+
 def test_dropping_the_attention_mask_changes_no_loss(tok, data):
     trainer, _ = build_trainer(build_model(TINY, tok), tok, data,
                                SFTRunConfig(batch_size=16, max_steps=1, progress=False))

@@ -6,7 +6,10 @@ tail trained without its prompt (for search traces: without the problem it searc
 document-aware ``"bfd"`` packing is ~10x slower on a CPU. :func:`pack_whole_examples` puts
 whole examples into rows (best fit, longest first), so every completion token still sees its
 own prompt; the rest of a row is padding, a few percent when rows hold several examples.
-Tokens of one example may attend to earlier examples in the row, as in GPT pre-training.
+Each row also records its examples' lengths (``seq_lengths``, as ``trl``'s packing does):
+the collator (:class:`~metacot_lab.train.sft.CausalCollator`) restarts the position ids at
+every example, and ``transformers`` then masks attention between examples of a row, so each
+example is trained exactly as it is generated, alone and from position 0.
 """
 
 from __future__ import annotations
@@ -41,11 +44,13 @@ def pack_rows(lengths: list[int], max_length: int) -> list[list[int]]:
 
 
 def pack_whole_examples(dataset: Dataset, max_length: int) -> Dataset:
-    """Rows of ``input_ids`` and ``labels`` made of whole examples of ``dataset`` (which
-    has both columns, every example at most ``max_length`` tokens)."""
+    """Rows of ``input_ids``, ``labels`` and ``seq_lengths`` (the lengths of the row's
+    examples, in order) made of whole examples of ``dataset`` (which has ``input_ids`` and
+    ``labels``, every example at most ``max_length`` tokens)."""
     ids, labels = list(dataset["input_ids"]), list(dataset["labels"])
     rows = pack_rows([len(x) for x in ids], max_length)
     return Dataset.from_dict({
         "input_ids": [[t for i in row for t in ids[i]] for row in rows],
         "labels": [[t for i in row for t in labels[i]] for row in rows],
+        "seq_lengths": [[len(ids[i]) for i in row] for row in rows],
     })

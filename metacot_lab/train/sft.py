@@ -212,7 +212,9 @@ class CausalCollator:
     the right and no token of a causal LM attends to a later one, so the mask changes no
     loss, but it makes attention take a masked path ~20% slower. Without it the trainer
     counts the tokens that are not ``<pad>`` (trl's logged ``num_tokens`` becomes the row
-    length)."""
+    length). Rows packed by :func:`~metacot_lab.train.packing.pack_whole_examples` carry
+    ``seq_lengths``: positions then restart at 0 for every example, from which
+    ``transformers`` builds a block-diagonal causal mask (no example attends to another)."""
 
     def __init__(self, collator: Any) -> None:
         self.collator = collator
@@ -221,8 +223,24 @@ class CausalCollator:
         batch = self.collator(examples)
         batch.pop("attention_mask", None)
         rows, width = batch["input_ids"].shape
-        batch["position_ids"] = torch.arange(width).repeat(rows, 1)
+        if "seq_lengths" in examples[0]:
+            batch["position_ids"] = torch.stack([
+                packed_positions(example["seq_lengths"], width) for example in examples])
+        else:
+            batch["position_ids"] = torch.arange(width).repeat(rows, 1)
         return batch
+
+
+def packed_positions(seq_lengths: list[int], width: int) -> torch.Tensor:
+    """Position ids of a row of ``width`` tokens holding examples of ``seq_lengths``: each
+    example counts from 0; the padding after them continues the last example's count."""
+    parts = [torch.arange(n) for n in seq_lengths]
+    used = sum(seq_lengths)
+    if used > width:
+        raise ValueError(f"seq_lengths must sum to at most the row width {width}, got {used}")
+    start = seq_lengths[-1] if seq_lengths else 0
+    parts.append(torch.arange(start, start + width - used))
+    return torch.cat(parts)
 
 
 def sft_config(config: SFTRunConfig, output_dir: str) -> SFTConfig:
