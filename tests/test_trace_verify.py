@@ -193,12 +193,13 @@ def test_wrong_answer_and_wrong_problem():
 @settings(max_examples=60, deadline=None)
 @given(text=st.one_of(st.text(max_size=200), st.sampled_from(
     ["", "\n", "at", "[BACK]", "plan 0 0", "24,24 equal: Goal Reached", "bos eos eos",
-     "9*3=27 == 24 goal", "0,0 goal", "Moving to Node #0"])))
+     "9*3=27 == 24 goal", "0,0 goal", "Moving to Node #0", "<|endoftext|>"])))
 def test_garbage_is_invalid_and_never_raises(name, env, text):
     problem = CD if env == "countdown" else MAZE
     v = verify_trace(problem, text, name)
     assert isinstance(v, TraceVerdict) and not v.solved
-    if set(text.split()) - {"bos", "eos"}:  # not blank (a blank trace is a legal empty one)
+    words = (text.replace("<|endoftext|>", " ") if name == "sos" else text).split()
+    if set(words) - {"bos", "eos"}:  # not blank (a blank trace, end markers aside, is legal)
         assert not v.valid
     if not v.valid:
         _kind(v)
