@@ -207,19 +207,11 @@ def test_packed_examples_are_computed_as_if_alone(tok, data):
     for r, row in enumerate(rows):
         a = 0
         for n in row["seq_lengths"]:
+            assert batch["position_ids"][r, a:a + n].tolist() == list(range(n))  # restart
             with torch.no_grad():
                 alone = model(input_ids=batch["input_ids"][r:r + 1, a:a + n]).logits[0]
             assert torch.allclose(packed[r, a:a + n], alone, atol=1e-5)
             a += n
-
-
-def test_packed_positions_restart_per_example():
-    from metacot_lab.train.sft import packed_positions
-
-    assert packed_positions([3, 2], 7).tolist() == [0, 1, 2, 0, 1, 2, 3]
-    assert packed_positions([4], 4).tolist() == [0, 1, 2, 3]
-    with pytest.raises(ValueError, match="seq_lengths"):
-        packed_positions([4, 4], 7)
 
 
 def test_dropping_the_attention_mask_changes_no_loss(tok, data):

@@ -7,9 +7,9 @@ document-aware ``"bfd"`` packing is ~10x slower on a CPU. :func:`pack_whole_exam
 whole examples into rows (best fit, longest first), so every completion token still sees its
 own prompt; the rest of a row is padding, a few percent when rows hold several examples.
 Each row also records its examples' lengths (``seq_lengths``, as ``trl``'s packing does):
-the collator (:class:`~metacot_lab.train.sft.CausalCollator`) restarts the position ids at
-every example, and ``transformers`` then masks attention between examples of a row, so each
-example is trained exactly as it is generated, alone and from position 0.
+``trl``'s collator then restarts the position ids at every example, and ``transformers``
+masks attention between examples of a row, so each example is trained exactly as it is
+generated, alone and from position 0.
 """
 
 from __future__ import annotations

@@ -212,9 +212,10 @@ class CausalCollator:
     the right and no token of a causal LM attends to a later one, so the mask changes no
     loss, but it makes attention take a masked path ~20% slower. Without it the trainer
     counts the tokens that are not ``<pad>`` (trl's logged ``num_tokens`` becomes the row
-    length). Rows packed by :func:`~metacot_lab.train.packing.pack_whole_examples` carry
-    ``seq_lengths``: positions then restart at 0 for every example, from which
-    ``transformers`` builds a block-diagonal causal mask (no example attends to another)."""
+    length). For rows packed by :func:`~metacot_lab.train.packing.pack_whole_examples`
+    (``seq_lengths``) trl's collator returns position ids that restart at 0 for every
+    example; they are kept, and ``transformers`` builds a block-diagonal causal mask from
+    them (no example attends to another)."""
 
     def __init__(self, collator: Any) -> None:
         self.collator = collator
@@ -222,25 +223,10 @@ class CausalCollator:
     def __call__(self, examples: list[dict[str, Any]]) -> dict[str, Any]:
         batch = self.collator(examples)
         batch.pop("attention_mask", None)
-        rows, width = batch["input_ids"].shape
-        if "seq_lengths" in examples[0]:
-            batch["position_ids"] = torch.stack([
-                packed_positions(example["seq_lengths"], width) for example in examples])
-        else:
+        if "position_ids" not in batch:
+            rows, width = batch["input_ids"].shape
             batch["position_ids"] = torch.arange(width).repeat(rows, 1)
         return batch
-
-
-def packed_positions(seq_lengths: list[int], width: int) -> torch.Tensor:
-    """Position ids of a row of ``width`` tokens holding examples of ``seq_lengths``: each
-    example counts from 0; the padding after them continues the last example's count."""
-    parts = [torch.arange(n) for n in seq_lengths]
-    used = sum(seq_lengths)
-    if used > width:
-        raise ValueError(f"seq_lengths must sum to at most the row width {width}, got {used}")
-    start = seq_lengths[-1] if seq_lengths else 0
-    parts.append(torch.arange(start, start + width - used))
-    return torch.cat(parts)
 
 
 def sft_config(config: SFTRunConfig, output_dir: str) -> SFTConfig:
@@ -314,6 +300,7 @@ def build_trainer(
             datasets_logging.enable_progress_bar()
     if config.packing == "whole":
         trainer.train_dataset = pack_whole_examples(trainer.train_dataset, config.max_length)
+        trainer.data_collator.return_position_ids = True  # restarting at each seq_lengths entry
     trainer.data_collator = CausalCollator(trainer.data_collator)
     if config.max_tokens is not None:
         trainer.args.max_steps = steps_for_tokens(trainer, config.max_tokens)
