@@ -20,6 +20,10 @@ difficulty, per-problem rows) and the checkpoint ``<format>/model`` (:func:`save
 plus ``accuracy_vs_difficulty.png`` and ``figures.txt`` (the printed lines). The test
 splits are only reported, never used to choose anything. Timings are wall time and share the
 CPU with whatever else runs.
+
+On a GPU the same command runs unchanged; ``--num-proc`` builds the traces in several
+processes, ``--eval-batch-size`` generates more problems at once, and ``--max-train-seconds``
+caps a run whose speed is unknown (``<tag>_train_stopped_by_time: 1`` says it hit the cap).
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from metacot_lab.results import FigureLog, run_record, write_record
 from metacot_lab.traces import formats_for
 from metacot_lab.traces.tokenizer import build_tokenizer
 from metacot_lab.train import SFTRunConfig, train_sft
-from metacot_lab.validation import check_choice, check_int, check_int_range
+from metacot_lab.validation import check_choice, check_float, check_int, check_int_range
 from metacot_lab.viz.results import plot_accuracy_vs_difficulty, plot_tokens_vs_difficulty
 
 BATCH_ROWS = 8  # packed rows of --max-length tokens per optimizer step
@@ -64,6 +68,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0, help="fixes data, model, training, eval")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--bf16", action="store_true", help="bf16 autocast in training")
+    p.add_argument("--max-train-seconds", type=float, default=None,
+                   help="safety cap: stop a format's training at this wall time (the record "
+                        "then shows fewer tokens seen than --train-tokens)")
+    p.add_argument("--num-proc", type=int, default=1,
+                   help="processes building the traces (the data do not depend on it)")
+    p.add_argument("--eval-batch-size", type=int, default=64,
+                   help="sequences per generation batch in evaluation (larger on a GPU)")
     ns = p.parse_args(argv)
     check_choice("env", ns.env, tuple(TRACE_ALGORITHM))
     check_int("size", ns.size, *((3, 6) if ns.env == "countdown" else (3, 30)))
@@ -81,6 +92,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     check_int("max_new_tokens", ns.max_new_tokens, 1, 1 << 16)
     check_int("max_length", ns.max_length, 16, MODEL_SIZES[ns.model_size].max_positions)
     check_int("seed", ns.seed, 0)
+    if ns.max_train_seconds is not None:
+        check_float("max_train_seconds", ns.max_train_seconds, 1.0, 1e7)
+    check_int("num_proc", ns.num_proc, 1, 256)
+    check_int("eval_batch_size", ns.eval_batch_size, 1, 1 << 16)
     return ns
 
 
@@ -92,10 +107,11 @@ def run_format(ns: argparse.Namespace, fmt: str, tokenizer: Any, out: Path,
     heldout = HELDOUT_SPLIT[ns.env]
     start = time.perf_counter()
     train = build_dataset(ns.env, TRACE_ALGORITHM[ns.env], fmt, ns.n_train, 0, 0, 0, seed=ns.seed,
-                          env_kwargs=env_kwargs, max_tokens=ns.max_length)["train"]
+                          num_proc=ns.num_proc, env_kwargs=env_kwargs,
+                          max_tokens=ns.max_length)["train"]
     # every format is scored on the same problems: no length filter on the evaluated splits
     data = build_dataset(ns.env, TRACE_ALGORITHM[ns.env], fmt, 0, 0, ns.n_eval, ns.n_eval,
-                         seed=ns.seed, env_kwargs=env_kwargs)
+                         seed=ns.seed, num_proc=ns.num_proc, env_kwargs=env_kwargs)
     log.emit(f"{tag}_data_seconds", time.perf_counter() - start, 1)
     log.emit(f"{tag}_train_max_trace_tokens", max(train["trace_tokens"]), 0)
     for split in ("test", heldout):
@@ -104,11 +120,12 @@ def run_format(ns: argparse.Namespace, fmt: str, tokenizer: Any, out: Path,
     model = build_model(ns.model_size, tokenizer, seed=ns.seed)
     result = train_sft(model, tokenizer, train, SFTRunConfig(
         seed=ns.seed, batch_size=BATCH_ROWS, max_length=ns.max_length,
-        max_tokens=ns.train_tokens, packing="whole", bf16=ns.bf16, progress=False,
-        logging_steps=25))
+        max_tokens=ns.train_tokens, max_seconds=ns.max_train_seconds, packing="whole",
+        bf16=ns.bf16, progress=False, logging_steps=25))
     log.emit(f"{tag}_train_seconds", result.wall_seconds, 1)
     log.emit(f"{tag}_train_tokens", result.tokens_seen, 0)
     log.emit(f"{tag}_train_steps", result.steps, 0)
+    log.emit(f"{tag}_train_stopped_by_time", int(result.stopped_by_time), 0)
     log.emit(f"{tag}_final_loss", result.final_loss or float("nan"), 4)
     model = result.model.eval()
     report = evaluate_model(ns, tag, model, tokenizer, data, log)
@@ -128,7 +145,8 @@ def evaluate_model(ns: argparse.Namespace, name: str, model: Any, tokenizer: Any
     heldout = HELDOUT_SPLIT[ns.env]
     start = time.perf_counter()
     report = evaluate_dataset(model.eval(), tokenizer, data, splits=["test", heldout],
-                              max_new_tokens=ns.max_new_tokens, seed=ns.seed)
+                              max_new_tokens=ns.max_new_tokens, batch_size=ns.eval_batch_size,
+                              seed=ns.seed)
     log.emit(f"{name}_eval_seconds", time.perf_counter() - start, 1)
     summary = report.summary(by="split")
     metrics = ["solve_rate", "valid_rate"] + (["optimal_rate"] if ns.env == "maze" else [])

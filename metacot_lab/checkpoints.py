@@ -140,9 +140,9 @@ def export_run(
 ) -> dict[str, Any]:
     """Ship one format's run of ``benchmarks/sft_experiment.py`` (``run_dir`` holds
     ``results.json`` and ``model/``) as checkpoint ``name``: the weights stored as ``dtype``
-    are evaluated again on the run's test and held-out problems (same settings, greedy), the
-    card records those scores next to the run's own, and ``results.json`` is copied to
-    ``results_dir/<name>.json``. Returns the card."""
+    are evaluated again on the run's test and held-out problems (same settings, greedy, the
+    run's generation batch size), the card records those scores next to the run's own, and
+    ``results.json`` is copied to ``results_dir/<name>.json``. Returns the card."""
     from .data import HELDOUT_SPLIT, TRACE_ALGORITHM, build_dataset, env_kwargs_for
     from .evaluate import evaluate_dataset
 
@@ -158,10 +158,11 @@ def export_run(
     model = stored_copy(load_model(run_dir / "model"), dtype)
     tokenizer = load_tokenizer(run_dir / "model")
     data = build_dataset(env, TRACE_ALGORITHM[env], fmt, 0, 0, args["n_eval"], args["n_eval"],
-                         seed=seed, env_kwargs=env_kwargs_for(env, args["size"],
-                                                              args.get("number_range")))
+                         seed=seed, num_proc=args.get("num_proc", 1),
+                         env_kwargs=env_kwargs_for(env, args["size"], args.get("number_range")))
     report = evaluate_dataset(model, tokenizer, data, splits=["test", heldout],
-                              max_new_tokens=args["max_new_tokens"], seed=seed)
+                              max_new_tokens=args["max_new_tokens"],
+                              batch_size=args.get("eval_batch_size", 64), seed=seed)
     card = {
         "command": results["command"], "seed": seed, "hardware": results["hardware"],
         "date": results["date"], "train_seconds": results["train"]["wall_seconds"],

@@ -55,12 +55,25 @@ def test_experiment_prints_figures_and_saves_results(tmp_path, capsys, env, size
 
 @pytest.mark.parametrize("argv", [["--env", "chess"], ["--formats", "sos", "--env", "maze"],
                                   ["--model-size", "7b"], ["--train-tokens", "0"],
-                                  ["--number-range", "9,2"], ["--seed", "-1"]])
+                                  ["--number-range", "9,2"], ["--seed", "-1"],
+                                  ["--num-proc", "0"], ["--eval-batch-size", "0"],
+                                  ["--max-train-seconds", "0"]])
 def test_experiment_rejects_bad_options(tmp_path, argv):
-    name = {"--number-range": "number_range", "--train-tokens": "train_tokens",
-            "--model-size": "model_size"}.get(argv[0], argv[0].lstrip("-"))
+    name = argv[0].lstrip("-").replace("-", "_")
     with pytest.raises(ValueError, match=name):
         experiment.main([*argv, "--out", str(tmp_path)])
+
+
+def test_train_seconds_cap_stops_a_run_before_its_token_budget(tmp_path):
+    """A token budget far beyond a second of training, capped at one second: the run stops
+    early and says so (the cap is what a GPU run of unknown speed is given)."""
+    argv = ["--formats", "solution", *TINY, "--train-tokens", "100000000",
+            "--max-train-seconds", "1", "--num-proc", "2", "--eval-batch-size", "2"]
+    figures = experiment.main([*argv, "--out", str(tmp_path)])
+    assert figures["countdown3_solution_train_stopped_by_time"] == 1
+    assert 0 < figures["countdown3_solution_train_tokens"] < 100_000_000
+    args = json.loads((tmp_path / "solution" / "results.json").read_text())["args"]
+    assert args["max_train_seconds"] == 1 and args["num_proc"] == 2
 
 
 def _check_export(run_dir, tmp_path, heldout):
