@@ -90,6 +90,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="full fine-tuning learning rate")
     p.add_argument("--bf16", action="store_true", help="bf16 autocast in training")
     p.add_argument("--scratch", help="checkpoint trained from scratch on --format (its card)")
+    p.add_argument("--eval-batch-size", type=int, default=64,
+                   help="sequences per generation batch in evaluation (larger on a GPU)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--export-dir", help="write checkpoints here (it must hold the base)")
     p.add_argument("--results-dir", help="copy the results JSON files here")
@@ -115,6 +117,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     check_float("lora_lr", ns.lora_lr, 1e-7, 1.0)
     check_float("full_lr", ns.full_lr, 1e-7, 1.0)
     check_int("max_length", ns.max_length, 16, 1 << 20)  # and the base's context: main()
+    check_int("eval_batch_size", ns.eval_batch_size, 1, 1 << 16)
     _from_card(ns, "n_eval", 100, 1, 1_000_000)
     _from_card(ns, "max_new_tokens", 1024, 1, 1 << 16)
     _from_card(ns, "seed", 0, 0, None)

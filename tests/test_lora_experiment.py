@@ -114,6 +114,7 @@ def _check_adapter(root, figures):
     (["--number-range", "1,99"], "number_range"),
     (["--n-eval", "7"], "n_eval"),
     (["--max-length", "4096"], "max_length"),
+    (["--eval-batch-size", "0"], "eval_batch_size"),
 ])
 def test_lora_experiment_rejects_bad_options(root, tmp_path, argv, name):
     with pytest.raises(ValueError, match=name):
