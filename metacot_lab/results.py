@@ -41,6 +41,24 @@ class FigureLog:
         return path
 
 
+def read_figures(path: str | os.PathLike) -> dict[str, float]:
+    """The figures of a file :meth:`FigureLog.save` wrote, by name; lines starting with
+    ``#`` (a header saying how they were made) and blank lines are skipped. A line that is
+    not ``name: number`` raises ``ValueError`` naming the file and line."""
+    figures = {}
+    for number, line in enumerate(Path(path).read_text().splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, sep, value = line.partition(": ")
+        try:
+            figures[name] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not name.isidentifier():
+            raise ValueError(f"{path}: line {number} must be 'name: number', got {line!r}")
+    return figures
+
+
 def table_records(df: Any, index: bool = True) -> list[dict[str, Any]]:
     """A DataFrame as a list of row dicts (its index as columns unless ``index=False``),
     NaN written as ``None``."""
