@@ -18,6 +18,7 @@ from trace_helpers import (
 from metacot_lab.envs import Countdown, CountdownConfig, Maze, generate_countdown
 from metacot_lab.search import dfs
 from metacot_lab.traces import ERROR_KINDS, FORMATS, TraceVerdict, verify_trace
+from metacot_lab.traces.sos import END_OF_TEXT
 from metacot_lab.traces.verify import _solvable
 
 FAST = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -193,12 +194,12 @@ def test_wrong_answer_and_wrong_problem():
 @settings(max_examples=60, deadline=None)
 @given(text=st.one_of(st.text(max_size=200), st.sampled_from(
     ["", "\n", "at", "[BACK]", "plan 0 0", "24,24 equal: Goal Reached", "bos eos eos",
-     "9*3=27 == 24 goal", "0,0 goal", "Moving to Node #0", "<|endoftext|>"])))
+     "9*3=27 == 24 goal", "0,0 goal", "Moving to Node #0", END_OF_TEXT])))
 def test_garbage_is_invalid_and_never_raises(name, env, text):
     problem = CD if env == "countdown" else MAZE
     v = verify_trace(problem, text, name)
     assert isinstance(v, TraceVerdict) and not v.solved
-    words = (text.replace("<|endoftext|>", " ") if name == "sos" else text).split()
+    words = (text.replace(END_OF_TEXT, " ") if name == "sos" else text).split()
     if set(words) - {"bos", "eos"}:  # not blank (a blank trace, end markers aside, is legal)
         assert not v.valid
     if not v.valid:

@@ -37,6 +37,7 @@ from .common import (
     step_from_match,
 )
 
+END_OF_TEXT = "<|endoftext|>"  # the published generator's end marker; parse ignores it
 _NUMS = rf"\[((?:{NUM}(?:, {NUM})*)?)\]"
 _IDS = rf"{NUM}(?:,{NUM})*"
 _CURRENT = re.compile(rf"Current State: ({NUM}):{_NUMS}, Operations: \[(.*)\]")
@@ -146,7 +147,7 @@ class SosFormat(FormatBase):
         reached: dict[tuple[int, ...], tuple[Step, ...]] = {}  # numbers -> operations there
         first = True
         for pos, line in iter_lines(text):
-            line = line.replace("<|endoftext|>", "")
+            line = line.replace(END_OF_TEXT, "")
             if not line.strip():
                 continue
             if first and not line.startswith("Current State:"):
