@@ -96,8 +96,9 @@ def export_checkpoint(
     ``tokenizer`` and ``card`` to ``path``. ``card`` must hold :data:`CARD_FIELDS` (an
     adapter's card also ``base``) and its scores must be those of the stored weights:
     evaluate the model that :func:`load_checkpoint` returns, not the one trained. An
-    adapter's ``adapter_config.json`` names its base by the card's ``base`` (not by a local
-    path), which :func:`load_checkpoint` looks up in the same folder."""
+    adapter's ``adapter_config.json`` (and ``peft``'s ``README.md``) name its base by the
+    card's ``base`` (not by a local path), which :func:`load_checkpoint` looks up in the
+    same folder."""
     missing = [f for f in CARD_FIELDS if f not in card]
     is_adapter = hasattr(model, "peft_config")
     if is_adapter and "base" not in card:
@@ -109,6 +110,8 @@ def export_checkpoint(
     if is_adapter:  # name the base checkpoint, not the local folder it was loaded from
         for config in model.peft_config.values():
             config.base_model_name_or_path = card["base"]
+        base = model.get_base_model()  # and peft's README.md (its base_model and tags)
+        base.name_or_path = base.config._name_or_path = card["base"]
     stored = model if is_adapter else copy.deepcopy(model).to(STORED_DTYPES[dtype])
     path = save_model(stored, path, tokenizer)
     card = dict(card, stored_dtype="float32" if is_adapter else dtype)

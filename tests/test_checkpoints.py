@@ -64,7 +64,8 @@ def test_stored_copy_is_the_model_that_loads_back(tok, tmp_path):
 def test_adapter_loads_on_its_base(tok, tmp_path):
     base = build_model(TINY, tok, seed=0).eval()
     export_checkpoint(base, tok, tmp_path / "base", CARD, dtype="float32")
-    lora = get_peft_model(build_model(TINY, tok, seed=0), LoraSettings(r=2).to_peft())
+    loaded, _ = load_checkpoint("base", root=tmp_path)  # as lora_experiment loads its base
+    lora = get_peft_model(loaded, LoraSettings(r=2).to_peft())
     for name, p in lora.named_parameters():
         if "lora_B" in name:
             torch.nn.init.normal_(p, std=0.1)  # a trained adapter changes the outputs
@@ -74,6 +75,8 @@ def test_adapter_loads_on_its_base(tok, tmp_path):
     assert not (tmp_path / "adapter" / "model.safetensors").exists()
     config = json.loads((tmp_path / "adapter" / "adapter_config.json").read_text())
     assert config["base_model_name_or_path"] == "base"  # the checkpoint, not a local path
+    readme = (tmp_path / "adapter" / "README.md").read_text()
+    assert "base_model: base\n" in readme and str(tmp_path) not in readme
     back, _ = load_checkpoint("adapter", root=tmp_path)
     assert hasattr(back, "peft_config")
     assert torch.allclose(logits(lora.eval(), tok), logits(back, tok), atol=1e-5)
