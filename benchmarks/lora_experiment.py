@@ -56,6 +56,7 @@ from metacot_lab.checkpoints import (
 )
 from metacot_lab.data import HELDOUT_SPLIT, TRACE_ALGORITHM, build_dataset, env_kwargs_for
 from metacot_lab.evaluate import EvalReport
+from metacot_lab.inference import GENERATION_BATCH
 from metacot_lab.models import count_parameters
 from metacot_lab.results import FigureLog, run_record, split_summary, table_records, write_record
 from metacot_lab.traces import formats_for
@@ -90,7 +91,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="full fine-tuning learning rate")
     p.add_argument("--bf16", action="store_true", help="bf16 autocast in training")
     p.add_argument("--scratch", help="checkpoint trained from scratch on --format (its card)")
-    p.add_argument("--eval-batch-size", type=int, default=64,
+    p.add_argument("--eval-batch-size", type=int, default=GENERATION_BATCH,
                    help="sequences per generation batch in evaluation (larger on a GPU)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--export-dir", help="write checkpoints here (it must hold the base)")

@@ -39,6 +39,7 @@ from matplotlib.figure import Figure
 
 from metacot_lab.data import HELDOUT_SPLIT, TRACE_ALGORITHM, build_dataset, env_kwargs_for
 from metacot_lab.evaluate import EvalReport, evaluate_dataset
+from metacot_lab.inference import GENERATION_BATCH
 from metacot_lab.models import MODEL_SIZES, build_model, save_model
 from metacot_lab.results import FigureLog, run_record, write_record
 from metacot_lab.traces import formats_for
@@ -73,7 +74,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         "then shows fewer tokens seen than --train-tokens)")
     p.add_argument("--num-proc", type=int, default=1,
                    help="processes building the traces (the data do not depend on it)")
-    p.add_argument("--eval-batch-size", type=int, default=64,
+    p.add_argument("--eval-batch-size", type=int, default=GENERATION_BATCH,
                    help="sequences per generation batch in evaluation (larger on a GPU)")
     ns = p.parse_args(argv)
     check_choice("env", ns.env, tuple(TRACE_ALGORITHM))

@@ -148,6 +148,7 @@ def export_run(
     ``results.json`` is copied to ``results_dir/<name>.json``. Returns the card."""
     from .data import HELDOUT_SPLIT, TRACE_ALGORITHM, build_dataset, env_kwargs_for
     from .evaluate import evaluate_dataset
+    from .inference import GENERATION_BATCH
 
     run_dir = Path(run_dir)
     if not (run_dir / "results.json").is_file() or not (run_dir / "model").is_dir():
@@ -165,7 +166,8 @@ def export_run(
                          env_kwargs=env_kwargs_for(env, args["size"], args.get("number_range")))
     report = evaluate_dataset(model, tokenizer, data, splits=["test", heldout],
                               max_new_tokens=args["max_new_tokens"],
-                              batch_size=args.get("eval_batch_size", 64), seed=seed)
+                              batch_size=args.get("eval_batch_size", GENERATION_BATCH),
+                              seed=seed)
     card = {
         "command": results["command"], "seed": seed, "hardware": results["hardware"],
         "date": results["date"], "train_seconds": results["train"]["wall_seconds"],

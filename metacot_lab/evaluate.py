@@ -21,7 +21,7 @@ from datasets import Dataset, DatasetDict
 from transformers import PreTrainedTokenizerBase
 
 from .envs import problem_from_dict
-from .inference import Generation, generate
+from .inference import GENERATION_BATCH, Generation, generate
 from .traces import TraceFormat, get_format, verify_trace
 from .validation import check_choice, check_int
 
@@ -101,7 +101,7 @@ def evaluate(
     top_p: float = 1.0,
     max_new_tokens: int = 512,
     seed: int = 0,
-    batch_size: int = 64,
+    batch_size: int = GENERATION_BATCH,
     difficulty: Sequence[Any] | None = None,
     split: Sequence[Any] | None = None,
     progress: bool = False,

@@ -19,6 +19,8 @@ from transformers import PreTrainedTokenizerBase
 from .config import MAX_SEED
 from .validation import check_float, check_int
 
+GENERATION_BATCH = 64  # default sequences per forward pass of generate (a GPU takes more)
+
 
 @dataclass(frozen=True)
 class Generation:
@@ -39,7 +41,7 @@ def generate(
     temperature: float = 0.0,
     top_p: float = 1.0,
     seed: int = 0,
-    batch_size: int = 64,
+    batch_size: int = GENERATION_BATCH,
     progress: bool = False,
 ) -> list[list[Generation]]:
     """``n`` completions of each prompt (greedy when ``temperature`` is 0), in prompt order;

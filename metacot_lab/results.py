@@ -49,13 +49,14 @@ def read_figures(path: str | os.PathLike) -> dict[str, float]:
     for number, line in enumerate(Path(path).read_text().splitlines(), 1):
         if not line.strip() or line.startswith("#"):
             continue
-        name, sep, value = line.partition(": ")
+        name, _, value = line.partition(": ")  # no ": " leaves value "", not a number
         try:
-            figures[name] = float(value)
+            figure = float(value)
         except ValueError:
-            sep = ""
-        if not sep or not name.isidentifier():
+            figure = None
+        if figure is None or not name.isidentifier():
             raise ValueError(f"{path}: line {number} must be 'name: number', got {line!r}")
+        figures[name] = figure
     return figures
 
 
