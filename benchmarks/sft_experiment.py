@@ -48,7 +48,7 @@ from metacot_lab.train import SFTRunConfig, train_sft
 from metacot_lab.validation import check_choice, check_float, check_int, check_int_range
 from metacot_lab.viz.results import plot_accuracy_vs_difficulty, plot_tokens_vs_difficulty
 
-BATCH_ROWS = 8  # packed rows of --max-length tokens per optimizer step
+BATCH_ROWS = 8  # default packed rows of --max-length tokens per optimizer step
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -66,6 +66,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--max-new-tokens", type=int, default=1024)
     p.add_argument("--max-length", type=int, default=1024,
                    help="training context (packed row length); longer traces are dropped")
+    p.add_argument("--batch-rows", type=int, default=BATCH_ROWS,
+                   help="packed rows per optimizer step: halve it when doubling --max-length "
+                        "to keep the tokens per step")
     p.add_argument("--seed", type=int, default=0, help="fixes data, model, training, eval")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--bf16", action="store_true", help="bf16 autocast in training")
@@ -92,6 +95,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     check_int("n_eval", ns.n_eval, 1, 1_000_000)
     check_int("max_new_tokens", ns.max_new_tokens, 1, 1 << 16)
     check_int("max_length", ns.max_length, 16, MODEL_SIZES[ns.model_size].max_positions)
+    check_int("batch_rows", ns.batch_rows, 1, 4096)
     check_int("seed", ns.seed, 0)
     if ns.max_train_seconds is not None:
         check_float("max_train_seconds", ns.max_train_seconds, 1.0, 1e7)
@@ -118,9 +122,10 @@ def run_format(ns: argparse.Namespace, fmt: str, tokenizer: Any, out: Path,
     for split in ("test", heldout):
         over = sum(n > ns.max_length for n in data[split]["trace_tokens"]) / len(data[split])
         log.emit(f"{tag}_{split}_reference_over_context", over, 3)
+    check_generation_room(ns, tokenizer, data, ("test", heldout))
     model = build_model(ns.model_size, tokenizer, seed=ns.seed)
     result = train_sft(model, tokenizer, train, SFTRunConfig(
-        seed=ns.seed, batch_size=BATCH_ROWS, max_length=ns.max_length,
+        seed=ns.seed, batch_size=ns.batch_rows, max_length=ns.max_length,
         max_tokens=ns.train_tokens, max_seconds=ns.max_train_seconds, packing="whole",
         bf16=ns.bf16, progress=False, logging_steps=25))
     log.emit(f"{tag}_train_seconds", result.wall_seconds, 1)
@@ -138,6 +143,15 @@ def run_format(ns: argparse.Namespace, fmt: str, tokenizer: Any, out: Path,
         equal_compute="same sequence tokens seen (train_tokens) for every format",
     ), fdir / "results.json")
     return report
+
+
+def check_generation_room(ns: argparse.Namespace, tokenizer: Any, data: Any,
+                          splits: Sequence[str]) -> None:
+    """Fail before training, not after it, when the longest evaluated prompt plus
+    ``--max-new-tokens`` would run past the model's positions."""
+    longest = max(len(tokenizer(p)["input_ids"]) for s in splits for p in data[s]["prompt"])
+    check_int("max_new_tokens", ns.max_new_tokens, 1,
+              MODEL_SIZES[ns.model_size].max_positions - longest)
 
 
 def evaluate_model(ns: argparse.Namespace, name: str, model: Any, tokenizer: Any, data: Any,

@@ -64,6 +64,7 @@ def generate(
                                  "top_k": None}
     )
     encoded = [tokenizer(p)["input_ids"] for p in prompts]
+    _check_context(model, max((len(x) for x in encoded), default=0), max_new_tokens)
     order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
     per_batch = max(1, batch_size // n)
     results: list[list[Generation]] = [[] for _ in prompts]
@@ -84,6 +85,19 @@ def generate(
     finally:
         model.train(was_training)
     return results
+
+
+def _check_context(model: Any, prompt_tokens: int, max_new_tokens: int) -> None:
+    """A ``ValueError`` when the longest prompt plus ``max_new_tokens`` would run past the
+    model's positions (``config.max_position_embeddings``, where the model has one): past
+    them a tiny model's RoPE positions were never trained and its output is noise."""
+    positions = getattr(getattr(model, "config", None), "max_position_embeddings", None)
+    if isinstance(positions, int) and prompt_tokens + max_new_tokens > positions:
+        raise ValueError(
+            f"max_new_tokens must be at most {positions - prompt_tokens} here: the model has "
+            f"{positions} positions and the longest prompt takes {prompt_tokens}; got "
+            f"{max_new_tokens}"
+        )
 
 
 def _generate_batch(

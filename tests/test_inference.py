@@ -88,3 +88,13 @@ def test_bad_arguments_raise_value_error(model, tok, kwargs):
     kwargs = {"prompts": PROMPTS, **kwargs}
     with pytest.raises(ValueError):
         generate(model, tok, kwargs.pop("prompts"), **kwargs)
+
+
+def test_generation_may_not_run_past_the_models_positions(tok):
+    model = build_model(ModelSize(hidden=32, layers=2, heads=2, intermediate=64,
+                                  max_positions=32), tok, seed=0)
+    longest = max(len(tok(p)["input_ids"]) for p in PROMPTS)
+    gens = generate(model, tok, PROMPTS, max_new_tokens=32 - longest)
+    assert max(g.tokens for gs in gens for g in gs) <= 32 - longest
+    with pytest.raises(ValueError, match=f"max_new_tokens must be at most {32 - longest}"):
+        generate(model, tok, PROMPTS, max_new_tokens=33 - longest)

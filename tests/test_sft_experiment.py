@@ -57,7 +57,7 @@ def test_experiment_prints_figures_and_saves_results(tmp_path, capsys, env, size
                                   ["--model-size", "7b"], ["--train-tokens", "0"],
                                   ["--number-range", "9,2"], ["--seed", "-1"],
                                   ["--num-proc", "0"], ["--eval-batch-size", "0"],
-                                  ["--max-train-seconds", "0"]])
+                                  ["--batch-rows", "0"], ["--max-train-seconds", "0"]])
 def test_experiment_rejects_bad_options(tmp_path, argv):
     name = argv[0].lstrip("-").replace("-", "_")
     with pytest.raises(ValueError, match=name):
@@ -74,6 +74,13 @@ def test_train_seconds_cap_stops_a_run_before_its_token_budget(tmp_path):
     assert 0 < figures["countdown3_solution_train_tokens"] < 100_000_000
     args = json.loads((tmp_path / "solution" / "results.json").read_text())["args"]
     assert args["max_train_seconds"] == 1 and args["num_proc"] == 2
+
+
+def test_a_generation_budget_past_the_models_positions_fails_before_training(tmp_path):
+    argv = ["--formats", "solution", *TINY, "--max-new-tokens", "2040"]
+    with pytest.raises(ValueError, match="max_new_tokens must be in"):
+        experiment.main([*argv, "--out", str(tmp_path)])
+    assert not (tmp_path / "solution").exists()
 
 
 def _check_export(run_dir, tmp_path, heldout):
