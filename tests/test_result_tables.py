@@ -11,6 +11,7 @@ import pytest
 from metacot_lab.envs import Countdown
 from metacot_lab.result_tables import (
     OUTCOMES,
+    RESULTS_DIR,
     available_results,
     difficulty_bins,
     error_kind,
@@ -87,6 +88,22 @@ def test_summary_and_problem_tables_label_every_row(root):
     solved = problems.groupby("run")["solved"].mean()
     assert solved["maze10-metacot"] == 1.0 and solved["countdown4-solution"] == 0.0
     assert summary_table({}).empty
+
+
+@pytest.mark.parametrize("folder", ["", "superseded", "ablations"])
+def test_every_shipped_record_summarises_its_own_problems(folder):
+    """The records the README quotes (data/results and its folders) read back, and each
+    split's summary is the mean of that split's per-problem rows."""
+    names = available_results(RESULTS_DIR / folder)
+    assert names
+    for name in names:
+        res = read_results(name, RESULTS_DIR / folder)
+        problems = pd.DataFrame(res["problems"])
+        for summary in res["summary_by_split"]:
+            rows = problems[problems["split"] == summary["split"]]
+            assert len(rows) == summary["problems"], name
+            for metric in ("solve_rate", "valid_rate", "tokens"):
+                assert rows[metric].mean() == pytest.approx(summary[metric]), (name, metric)
 
 
 def test_difficulty_bins_hold_ordered_ranges():
