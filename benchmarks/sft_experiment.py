@@ -24,6 +24,9 @@ CPU with whatever else runs.
 On a GPU the same command runs unchanged; ``--num-proc`` builds the traces in several
 processes, ``--eval-batch-size`` generates more problems at once, and ``--max-train-seconds``
 caps a run whose speed is unknown (``<tag>_train_stopped_by_time: 1`` says it hit the cap).
+``--batch-rows`` (default 8) sets the packed rows per optimizer step: halve it when doubling
+``--max-length`` to keep the tokens per step. ``--max-new-tokens`` must leave the longest
+evaluated prompt room within the model's positions; that is checked before training.
 """
 
 from __future__ import annotations
