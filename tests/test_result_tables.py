@@ -90,7 +90,7 @@ def test_summary_and_problem_tables_label_every_row(root):
     assert summary_table({}).empty
 
 
-@pytest.mark.parametrize("folder", ["", "superseded", "ablations"])
+@pytest.mark.parametrize("folder", ["", "superseded", "ablations", "seeds"])
 def test_every_shipped_record_summarises_its_own_problems(folder):
     """The records the README quotes (data/results and its folders) read back, and each
     split's summary is the mean of that split's per-problem rows."""
