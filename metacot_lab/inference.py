@@ -90,7 +90,7 @@ def generate(
 def _check_context(model: Any, prompt_tokens: int, max_new_tokens: int) -> None:
     """A ``ValueError`` when the longest prompt plus ``max_new_tokens`` would run past the
     model's positions (``config.max_position_embeddings``, where the model has one): past
-    them a tiny model's RoPE positions were never trained and its output is noise."""
+    them lie positions the model was never trained on."""
     positions = getattr(getattr(model, "config", None), "max_position_embeddings", None)
     if isinstance(positions, int) and prompt_tokens + max_new_tokens > positions:
         raise ValueError(
