@@ -42,7 +42,7 @@ from matplotlib.figure import Figure
 
 from metacot_lab.data import HELDOUT_SPLIT, TRACE_ALGORITHM, build_dataset, env_kwargs_for
 from metacot_lab.evaluate import EvalReport, evaluate_dataset
-from metacot_lab.inference import GENERATION_BATCH
+from metacot_lab.inference import GENERATION_BATCH, check_context
 from metacot_lab.models import MODEL_SIZES, build_model, save_model
 from metacot_lab.results import FigureLog, run_record, write_record
 from metacot_lab.traces import formats_for
@@ -125,8 +125,10 @@ def run_format(ns: argparse.Namespace, fmt: str, tokenizer: Any, out: Path,
     for split in ("test", heldout):
         over = sum(n > ns.max_length for n in data[split]["trace_tokens"]) / len(data[split])
         log.emit(f"{tag}_{split}_reference_over_context", over, 3)
-    check_generation_room(ns, tokenizer, data, ("test", heldout))
     model = build_model(ns.model_size, tokenizer, seed=ns.seed)
+    # fail now, not after training, if the longest evaluated prompt leaves too little room
+    check_context(model, max(len(tokenizer(p)["input_ids"]) for s in ("test", heldout)
+                             for p in data[s]["prompt"]), ns.max_new_tokens)
     result = train_sft(model, tokenizer, train, SFTRunConfig(
         seed=ns.seed, batch_size=ns.batch_rows, max_length=ns.max_length,
         max_tokens=ns.train_tokens, max_seconds=ns.max_train_seconds, packing="whole",
@@ -146,15 +148,6 @@ def run_format(ns: argparse.Namespace, fmt: str, tokenizer: Any, out: Path,
         equal_compute="same sequence tokens seen (train_tokens) for every format",
     ), fdir / "results.json")
     return report
-
-
-def check_generation_room(ns: argparse.Namespace, tokenizer: Any, data: Any,
-                          splits: Sequence[str]) -> None:
-    """Fail before training, not after it, when the longest evaluated prompt plus
-    ``--max-new-tokens`` would run past the model's positions."""
-    longest = max(len(tokenizer(p)["input_ids"]) for s in splits for p in data[s]["prompt"])
-    check_int("max_new_tokens", ns.max_new_tokens, 1,
-              MODEL_SIZES[ns.model_size].max_positions - longest)
 
 
 def evaluate_model(ns: argparse.Namespace, name: str, model: Any, tokenizer: Any, data: Any,

@@ -64,7 +64,7 @@ def generate(
                                  "top_k": None}
     )
     encoded = [tokenizer(p)["input_ids"] for p in prompts]
-    _check_context(model, max((len(x) for x in encoded), default=0), max_new_tokens)
+    check_context(model, max((len(x) for x in encoded), default=0), max_new_tokens)
     order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
     per_batch = max(1, batch_size // n)
     results: list[list[Generation]] = [[] for _ in prompts]
@@ -87,9 +87,9 @@ def generate(
     return results
 
 
-def _check_context(model: Any, prompt_tokens: int, max_new_tokens: int) -> None:
-    """A ``ValueError`` when the longest prompt plus ``max_new_tokens`` would run past the
-    model's positions (``config.max_position_embeddings``, where the model has one): past
+def check_context(model: Any, prompt_tokens: int, max_new_tokens: int) -> None:
+    """A ``ValueError`` when a prompt of ``prompt_tokens`` plus ``max_new_tokens`` would run
+    past the model's positions (``config.max_position_embeddings``, where the model has one): past
     them lie positions the model was never trained on."""
     positions = getattr(getattr(model, "config", None), "max_position_embeddings", None)
     if isinstance(positions, int) and prompt_tokens + max_new_tokens > positions:

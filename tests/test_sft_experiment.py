@@ -78,7 +78,7 @@ def test_train_seconds_cap_stops_a_run_before_its_token_budget(tmp_path):
 
 def test_a_generation_budget_past_the_models_positions_fails_before_training(tmp_path):
     argv = ["--formats", "solution", *TINY, "--max-new-tokens", "2040"]
-    with pytest.raises(ValueError, match="max_new_tokens must be in"):
+    with pytest.raises(ValueError, match="max_new_tokens must be at most"):
         experiment.main([*argv, "--out", str(tmp_path)])
     assert not (tmp_path / "solution").exists()
 
