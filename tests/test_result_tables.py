@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from metacot_lab.data import HELDOUT_SPLIT
 from metacot_lab.envs import Countdown
 from metacot_lab.result_tables import (
     OUTCOMES,
@@ -105,6 +108,23 @@ def test_every_shipped_record_summarises_its_own_problems(folder):
             for metric in ("solve_rate", "valid_rate", "tokens"):
                 assert rows[metric].mean() == pytest.approx(summary[metric]), (name, metric)
 
+
+
+@pytest.mark.parametrize("folder", ["", "ablations", "seeds"])
+def test_the_readme_quotes_every_record_with_its_own_scores(folder):
+    """Each record has a README results row with its test and held-out solve rates and its
+    held-out valid-trace rate, as the record has them (bold and maze "(optimal x%)" aside;
+    the superseded records are left out: some rows quote their checkpoints' cards)."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    rows = [re.sub(r"\*\*| \(optimal \d+%\)", "", line)
+            for line in readme.splitlines() if line.startswith("|")]
+    for name in available_results(RESULTS_DIR / folder):
+        res = read_results(name, RESULTS_DIR / folder)
+        split = {s["split"]: s for s in res["summary_by_split"]}
+        held = split[HELDOUT_SPLIT[res["args"]["env"]]]
+        cells = (f"| {split['test']['solve_rate']:.1%} | {held['solve_rate']:.1%} "
+                 f"| {held['valid_rate']:.1%} |")
+        assert any(cells in row for row in rows), (name, cells)
 
 def test_difficulty_bins_hold_ordered_ranges():
     values = pd.Series([1, 1, 2, 3, 5, 8, 13, 21, 34, 55], index=range(10, 20))
