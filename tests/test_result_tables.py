@@ -109,7 +109,6 @@ def test_every_shipped_record_summarises_its_own_problems(folder):
                 assert rows[metric].mean() == pytest.approx(summary[metric]), (name, metric)
 
 
-
 @pytest.mark.parametrize("folder", ["", "ablations", "seeds"])
 def test_the_readme_quotes_every_record_with_its_own_scores(folder):
     """Each record has a README results row with its test and held-out solve rates and its
@@ -125,6 +124,7 @@ def test_the_readme_quotes_every_record_with_its_own_scores(folder):
         cells = (f"| {split['test']['solve_rate']:.1%} | {held['solve_rate']:.1%} "
                  f"| {held['valid_rate']:.1%} |")
         assert any(cells in row for row in rows), (name, cells)
+
 
 def test_difficulty_bins_hold_ordered_ranges():
     values = pd.Series([1, 1, 2, 3, 5, 8, 13, 21, 34, 55], index=range(10, 20))

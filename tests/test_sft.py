@@ -272,6 +272,8 @@ for name, kw in [("steps", {{}}), ("seconds", {{"max_seconds": 0.3, "max_steps":
     out[name] = [r.steps, r.tokens_seen, r.loss_history, r.budget]
 with open(f"{{out_dir}}/rank{{dist.get_rank()}}.json", "w") as f:
     json.dump(out, f)
+dist.barrier()  # both ranks done before either tears its process group down
+dist.destroy_process_group()
 """
 
 
