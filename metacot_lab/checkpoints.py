@@ -25,7 +25,8 @@ import copy
 import json
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -107,17 +108,34 @@ def export_checkpoint(
         raise ValueError(f"card is missing the fields {missing}; a card needs {CARD_FIELDS}")
     if dtype not in STORED_DTYPES:
         raise ValueError(f"dtype must be one of {sorted(STORED_DTYPES)}, got {dtype!r}")
-    if is_adapter:  # name the base checkpoint, not the local folder it was loaded from
-        for config in model.peft_config.values():
-            config.base_model_name_or_path = card["base"]
-        base = model.get_base_model()  # and peft's README.md (its base_model and tags)
-        base.name_or_path = base.config._name_or_path = card["base"]
-    stored = model if is_adapter else copy.deepcopy(model).to(STORED_DTYPES[dtype])
-    path = save_model(stored, path, tokenizer)
+    if is_adapter:
+        with _base_named(model, card["base"]):
+            path = save_model(model, path, tokenizer)
+    else:
+        path = save_model(copy.deepcopy(model).to(STORED_DTYPES[dtype]), path, tokenizer)
     card = dict(card, stored_dtype="float32" if is_adapter else dtype)
     (path / CARD).write_text(json.dumps(card, indent=1, sort_keys=True, default=str) + "\n")
     (path / CARD).chmod(0o644)
     return path
+
+
+@contextmanager
+def _base_named(model: Any, name: str) -> Iterator[None]:
+    """Name a ``peft`` model's base ``name`` (the base checkpoint, not the local folder it
+    was loaded from) in its adapter configs and in what ``peft``'s README.md reads (its
+    base_model and tags), and give the caller's names back on leaving."""
+    configs = list(model.peft_config.values())
+    base = model.get_base_model()
+    before = [c.base_model_name_or_path for c in configs], base.name_or_path
+    for config in configs:
+        config.base_model_name_or_path = name
+    base.name_or_path = base.config._name_or_path = name
+    try:
+        yield
+    finally:
+        for config, old in zip(configs, before[0], strict=True):
+            config.base_model_name_or_path = old
+        base.name_or_path = base.config._name_or_path = before[1]
 
 
 def stored_copy(model: Any, dtype: str = "float16") -> Any:

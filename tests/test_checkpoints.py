@@ -66,6 +66,7 @@ def test_adapter_loads_on_its_base(tok, tmp_path):
     export_checkpoint(base, tok, tmp_path / "base", CARD, dtype="float32")
     loaded, _ = load_checkpoint("base", root=tmp_path)  # as lora_experiment loads its base
     lora = get_peft_model(loaded, LoraSettings(r=2).to_peft())
+    local = lora.get_base_model().name_or_path
     for name, p in lora.named_parameters():
         if "lora_B" in name:
             torch.nn.init.normal_(p, std=0.1)  # a trained adapter changes the outputs
@@ -75,6 +76,9 @@ def test_adapter_loads_on_its_base(tok, tmp_path):
     assert not (tmp_path / "adapter" / "model.safetensors").exists()
     config = json.loads((tmp_path / "adapter" / "adapter_config.json").read_text())
     assert config["base_model_name_or_path"] == "base"  # the checkpoint, not a local path
+    assert lora.peft_config["default"].base_model_name_or_path == local == str(
+        tmp_path / "base")  # the caller's model keeps its own names
+    assert lora.get_base_model().config._name_or_path == local
     readme = (tmp_path / "adapter" / "README.md").read_text()
     assert "base_model: base\n" in readme and str(tmp_path) not in readme
     back, _ = load_checkpoint("adapter", root=tmp_path)
