@@ -31,7 +31,7 @@ lab: $(VENV)/.installed-lab
 	$(BIN)/jupyter lab notebooks
 
 lint: install
-	$(BIN)/ruff check metacot_lab tests benchmarks
+	$(BIN)/ruff check metacot_lab tests benchmarks notebooks
 
 unit: install
 	HF_HUB_OFFLINE=1 $(BIN)/pytest -n $(JOBS) tests
