@@ -160,7 +160,8 @@ def evaluate_model(ns: argparse.Namespace, name: str, model: Any, tokenizer: Any
                               seed=ns.seed)
     log.emit(f"{name}_eval_seconds", time.perf_counter() - start, 1)
     summary = report.summary(by="split")
-    metrics = ["solve_rate", "valid_rate"] + (["optimal_rate"] if ns.env == "maze" else [])
+    metrics = ["solve_rate", "valid_rate", "answer_rate"]
+    metrics += ["optimal_rate"] if ns.env == "maze" else []
     for split in ("test", heldout):
         for metric in metrics:
             log.emit(f"{name}_{split}_{metric}", summary.loc[split, metric], 3)

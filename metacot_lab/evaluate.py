@@ -2,6 +2,8 @@
 
 Every completion is checked by :func:`~metacot_lab.traces.verify_trace` (the same verifier
 as rewards use), so "solved" means a legal search whose answer the environment accepts.
+The answer alone is scored too (``answer_rate``): the metric of papers that check only the
+final answer or plan, which a trace with illegal steps can still get right.
 Garbage output is an unsolved, invalid sample, never an exception. From ``n`` samples per
 problem come pass@k (the unbiased estimator of Chen et al. 2021) and maj@k (majority vote
 over the final answers of the first ``k`` samples).
@@ -79,10 +81,11 @@ class EvalReport:
 
     def summary(self, by: str | Sequence[str] | None = ("split", "difficulty")) -> pd.DataFrame:
         """Aggregates per group of ``by`` (``None``: one row for everything): problems,
-        solve rate, valid-trace rate, % optimal, tokens per problem, pass@k and maj@k."""
+        solve rate, valid-trace rate, right-answer rate (whatever the trace), % optimal,
+        tokens per problem, pass@k and maj@k."""
         df = self.problems.assign(all="all")
         keys = ["all"] if not by else [by] if isinstance(by, str) else list(by)
-        metrics = ["solve_rate", "valid_rate", "optimal_rate", "tokens"]
+        metrics = ["solve_rate", "valid_rate", "answer_rate", "optimal_rate", "tokens"]
         metrics += [f"pass@{k}" for k in self.ks] + [f"maj@{k}" for k in self.ks]
         table = df.groupby(keys, sort=True)[metrics].mean()
         table.insert(0, "problems", df.groupby(keys, sort=True).size())
@@ -223,6 +226,7 @@ def _problem_row(i: int, split: Any, difficulty: Any, scored: list[dict[str, Any
         "solved": scored[0]["solved"],
         "solve_rate": c / n,
         "valid_rate": sum(s["valid"] for s in scored) / n,
+        "answer_rate": sum(s["answer_correct"] for s in scored) / n,
         "optimal_rate": sum(optimal) / len(optimal) if optimal else float("nan"),
         "tokens": sum(tokens) / len(tokens) if tokens else float("nan"),
     }

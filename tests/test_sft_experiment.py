@@ -22,8 +22,8 @@ experiment = load_benchmark("sft_experiment")
 
 
 @pytest.mark.parametrize(("env", "size", "heldout", "metrics"), [
-    ("countdown", "3", "test_heldout_targets", ("solve_rate", "valid_rate")),
-    ("maze", "5", "test_larger", ("solve_rate", "valid_rate", "optimal_rate")),
+    ("countdown", "3", "test_heldout_targets", ("solve_rate", "valid_rate", "answer_rate")),
+    ("maze", "5", "test_larger", ("solve_rate", "valid_rate", "answer_rate", "optimal_rate")),
 ])
 def test_experiment_prints_figures_and_saves_results(tmp_path, capsys, env, size, heldout,
                                                      metrics):
