@@ -105,7 +105,7 @@ def test_every_shipped_record_summarises_its_own_problems(folder):
         for summary in res["summary_by_split"]:
             rows = problems[problems["split"] == summary["split"]]
             assert len(rows) == summary["problems"], name
-            for metric in ("solve_rate", "valid_rate", "tokens"):
+            for metric in ("solve_rate", "valid_rate", "answer_rate", "tokens"):
                 assert rows[metric].mean() == pytest.approx(summary[metric]), (name, metric)
 
 
