@@ -165,3 +165,20 @@ def test_error_kinds_and_outcomes_of_real_verdicts():
     assert list(counts.index) == [k for k in OUTCOMES if k in counts.index]
     with pytest.raises(ValueError, match="lack columns"):
         outcome_counts(pd.DataFrame({"solved": [True]}))
+
+
+@pytest.mark.parametrize("folder", ["", "seeds"])
+def test_the_readme_scores_every_run_by_trace_and_by_answer(folder):
+    """The README's "Scored by the answer alone" table has a row per record of the main
+    experiment (fine-tuning records aside) with its test and held-out solve rates and
+    right-answer rates, as the record has them."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    table = readme.split("**Scored by the answer alone.**")[1].split("\n\n")[1]
+    rows = table.splitlines()
+    for name, res in load_results(RESULTS_DIR / folder).items():
+        split = {s["split"]: s for s in res["summary_by_split"]}
+        test, held = split["test"], split[HELDOUT_SPLIT[res["args"]["env"]]]
+        cells = (f"| {res['args']['seed']} | {res['args']['format']} "
+                 f"| {test['solve_rate']:.1%} | {test['answer_rate']:.1%} "
+                 f"| {held['solve_rate']:.1%} | {held['answer_rate']:.1%} |")
+        assert any(cells in row for row in rows), (name, cells)
