@@ -334,6 +334,7 @@ def test_maze_actions_and_step():
     assert MAZE.actions((1, 0)) == ["D", "L", "R"]
     assert MAZE.step((1, 0), "D") == (1, 1)
     assert MAZE.successors((0, 2)) == [("D", (0, 3)), ("R", (1, 2))]
+    assert MAZE.blocked((0, 2)) == [(0, 1)] and MAZE.blocked((1, 0)) == []  # grid edge: none
     assert MAZE.heuristic((0, 0)) == 5.0
     assert MAZE.shortest_path_length() == 5
     with pytest.raises(ValueError, match="action"):

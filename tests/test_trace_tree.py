@@ -66,7 +66,8 @@ def test_linearized_trees_read_back_as_the_same_tree(algorithm, env, name, data)
     assert errors(back) == {}
     assert Counter(signature(back, n) for n in back.graph) == Counter(
         signature(tree, n) for n in written_nodes(tree, name))
-    expected = [(s.kind, tuple(s.state)) for s in fmt.expected_steps(tree)]
+    expected = [(s.kind, tuple(s.state)) for s in fmt.expected_steps(tree)
+                if s.kind != "wall"]  # a wall is no node of the tree
     root = tuple(problem.initial_state())
     if expected and expected[0] not in (("expand", root), ("generate", root)):
         expected.insert(0, ("expand", root))  # the prompt puts the search at the root

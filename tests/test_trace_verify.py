@@ -152,6 +152,23 @@ def test_tampered_maze_traces_fail_with_the_right_error(old, new, kind):
     assert not v.valid and _kind(v) == kind, v
 
 
+GOOD_WALLS = ("0,1 g 1 h 3\nat\n0,2 wall\n1,1 g 2 h 2\nat\n1,2 g 3 h 1\nat\n0,2 wall\n"
+              "2,2 g 4 h 0 goal\n")
+
+
+@pytest.mark.parametrize("new", [
+    "at\n1,1 wall",  # an open cell
+    "at\n2,0 wall",  # a wall, but not next to (0, 1)
+    "at\n0,3 wall",  # off the grid
+])
+def test_false_wall_claims_fail_as_blocked(new):
+    assert verify_trace(MAZE, GOOD_WALLS, "metacot_walls") == TraceVerdict(True, True, True, 5,
+                                                                         None, None)
+    v = verify_trace(MAZE, GOOD_WALLS.replace("at\n0,2 wall", new, 1), "metacot_walls")
+    assert not v.valid and _kind(v) == "blocked", v
+    assert v.error_pos == GOOD_WALLS.index("at\n0,2 wall") + 3
+
+
 def test_tampered_searchformer_traces():
     tree = dfs.search(MAZE)
     text = FORMATS["searchformer"].linearize(tree)

@@ -35,6 +35,7 @@ from metacot_lab.traces import (
     searchformer,
     solution,
     sos,
+    verify_trace,
 )
 from metacot_lab.traces.lengths import count_gpt2_pretokens, count_pieces, summarize
 
@@ -95,12 +96,14 @@ def _problem(env: str, data) -> object:
 
 # --- registry ----------------------------------------------------------------------------
 def test_registry_names_every_format_and_rejects_others():
-    assert set(FORMATS) == {"sos", "searchformer", "solution", "metacot", "backtrack"}
+    assert set(FORMATS) == {"sos", "searchformer", "solution", "metacot", "metacot_walls",
+                            "backtrack"}
     for name, f in FORMATS.items():
         assert isinstance(f, TraceFormat) and f.name == name and get_format(name) is f
         assert get_format(f) is f
     assert formats_for("countdown") == ["sos", "solution", "metacot", "backtrack"]
-    assert formats_for("maze") == ["searchformer", "solution", "metacot", "backtrack"]
+    assert formats_for("maze") == ["searchformer", "solution", "metacot", "metacot_walls",
+                                   "backtrack"]
     for bad in ("SoS", "", None, 3, ["sos"]):
         with pytest.raises(ValueError, match=r"format must be one of \['backtrack', 'metacot'"):
             get_format(bad)
@@ -260,14 +263,31 @@ def test_parse_reads_back_what_linearize_writes(name, env, algorithm, data, seed
 
 @pytest.mark.parametrize("algorithm", sorted(ALGORITHMS))
 @FAST
+@given(problem=maze_problems)
+def test_metacot_walls_is_metacot_plus_the_walls_of_every_expansion(algorithm, problem):
+    tree = search_tree(algorithm, problem)
+    text = FORMATS["metacot_walls"].linearize(tree)
+    lines = text.splitlines()
+    assert [x for x in lines if not x.endswith(" wall")] == \
+        FORMATS["metacot"].linearize(tree).splitlines()
+    expanded = [tree.node(e.node)["state"] for e in tree.events if e.kind == "expand"]
+    assert sum(x.endswith(" wall") for x in lines) == \
+        sum(len(problem.blocked(c)) for c in expanded)
+    verdict = verify_trace(problem, text, "metacot_walls")  # each next to the cell at hand
+    assert verdict.valid and verdict.solved == tree.solved, verdict.first_error
+
+
+@pytest.mark.parametrize("algorithm", sorted(ALGORITHMS))
+@FAST
 @given(data=st.data(), env=st.sampled_from(["countdown", "maze"]))
 def test_expected_steps_follow_the_event_log(algorithm, data, env):
     tree = search_tree(algorithm, _problem(env, data))
     goal = [e.kind for e in tree.events].index("goal") + 1 if tree.solved else None
     written = {"generate", "expand", "backtrack", "goal", "dead_end"}
     for name in formats_for(env):
-        kinds = [s.kind for s in FORMATS[name].expected_steps(tree)]
-        if name in ("metacot", "sos", "searchformer"):  # subsequences of the event log
+        kinds = [s.kind for s in FORMATS[name].expected_steps(tree)
+                 if s.kind != "wall"]  # a wall is no event (its own test is above)
+        if name in ("metacot", "metacot_walls", "sos", "searchformer"):  # event log parts
             events = [e for e in tree.events[:goal] if e.kind in written and (
                 name == "searchformer" or (e.kind, e.node) != ("generate", tree.root))]
             it = iter(e.kind for e in events)

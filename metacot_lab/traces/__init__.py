@@ -10,6 +10,8 @@ sos          countdown        Stream of Search text (the published format)
 searchformer maze             Searchformer's create/close/plan tokens (published grammar)
 solution     countdown, maze  the solution path only (the chain-of-thought baseline)
 metacot      countdown, maze  compact Meta-CoT: explore / verify / backtrack / goal lines
+metacot_walls maze            compact Meta-CoT that also writes the walls next to each
+                              expanded cell (the wall check as a written step)
 backtrack    countdown, maze  a solution path with a wrong branch and ``[BACK]`` (Eq. 8)
 ============ ================ ===========================================================
 

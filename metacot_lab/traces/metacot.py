@@ -22,6 +22,7 @@ goal, which is 0 exactly at the goal)::
     at                             expand it (else: at 0,1)
     0,2 g 2 h 2
     3,1 dead                       a cell with no unexplored open neighbour
+    1,0 wall                       metacot_walls only: a wall next to the expanded cell
     back 0,1                       backtrack
     2,2 g 4 h 0 goal               the goal
 
@@ -32,6 +33,11 @@ when the search is already at that node (DFS returning from a leaf it only explo
 ``goal`` and ``dead_end`` a verdict. Countdown writes only the dead ends it can state as a
 comparison (a last number that is not the target); ``prune``, ``close``, ``select`` and
 ``backup`` write nothing. The final answer is the path to the goal.
+
+``metacot_walls`` (mazes only) is the same trace with a ``wall`` line after every expansion
+(the root's included) for each wall next to the expanded cell: the check that a move stays
+off the walls, which the plain trace leaves to the model's reading of the prompt, becomes a
+written step.
 """
 
 from __future__ import annotations
@@ -58,7 +64,7 @@ MZ_PROMPT = re.compile(
     rf"maze (\d{{1,2}}) start {_CELL} goal {_CELL} walls((?: \d{{1,3}},\d{{1,3}})*)"
 )
 MZ_EXPLORE = re.compile(rf"{_CELL} g ({_COST}) h ({_COST})( goal)?")
-MZ_VERDICT = re.compile(rf"{_CELL} (goal|dead)")
+MZ_VERDICT = re.compile(rf"{_CELL} (goal|dead|wall)")
 MZ_AT = re.compile(rf"(at|back)(?: {_CELL})?")
 _WALL = re.compile(r"(\d{1,3}),(\d{1,3})")
 
@@ -195,11 +201,12 @@ class MetaCotFormat(CompactFormat):
             elif e.kind == "expand":
                 state = tuple(nodes[n]["state"])
                 if n == tree.root and not root_expanded:
-                    pass  # the prompt puts the search at the root
+                    line = None  # the prompt puts the search at the root
                 elif n == last_explored:
-                    yield "at", [TraceStep("expand", state)]
+                    line = "at"
                 else:
-                    yield f"at {state_text(kind, state)}", [TraceStep("expand", state)]
+                    line = f"at {state_text(kind, state)}"
+                yield from self._expansion(tree, state, line)
                 root_expanded = root_expanded or n == tree.root
                 focus = n
             elif e.kind == "backtrack" and n != focus:
@@ -209,6 +216,28 @@ class MetaCotFormat(CompactFormat):
             elif e.kind in ("goal", "dead_end") and writes_verdict(tree, n, e.kind):
                 text, vstep = verdict(tree, n, e.kind, alone=True)
                 yield text, [vstep]
+
+    def _expansion(self, tree: SearchTree, state: Any,
+                   line: str | None) -> Iterator[tuple[str, list[TraceStep]]]:
+        """The lines of an expansion of ``state``: its ``line`` (``None`` where the prompt
+        stands for it)."""
+        if line is not None:
+            yield line, [TraceStep("expand", state)]
+
+
+class MetaCotWallsFormat(MetaCotFormat):
+    """Compact Meta-CoT for mazes that also writes, after every expansion, each wall next
+    to the expanded cell (``x,y wall``, in the order of the moves U D L R): the wall check a
+    plain trace leaves unwritten becomes a step the model is trained to take."""
+
+    name = "metacot_walls"
+    envs = ("maze",)
+
+    def _expansion(self, tree: SearchTree, state: Any,
+                   line: str | None) -> Iterator[tuple[str, list[TraceStep]]]:
+        yield from super()._expansion(tree, state, line)
+        for cell in tree.problem.blocked(state):
+            yield f"{cell_text(cell)} wall", [TraceStep("wall", cell)]
 
 
 def parse_compact(text: str, mode: str) -> ParsedTrace:
@@ -351,7 +380,10 @@ class _Reader:
             return None
         if m := MZ_VERDICT.fullmatch(line):
             cell = (int(m[1]), int(m[2]))
-            self._verdict("goal" if m[3] == "goal" else "dead_end", cell, pos)
+            if m[3] == "wall":
+                self._add(TraceStep("wall", cell), pos)
+            else:
+                self._verdict("goal" if m[3] == "goal" else "dead_end", cell, pos)
             return None
         if (m := MZ_AT.fullmatch(line)) and (m[2] is not None or m[1] == "at"):
             cell = (int(m[2]), int(m[3])) if m[2] is not None else None
@@ -360,12 +392,15 @@ class _Reader:
 
 
 FORMAT = MetaCotFormat()
+WALLS_FORMAT = MetaCotWallsFormat()
 prompt, completion, linearize, parse, expected_steps = FORMAT.functions()
 
 __all__ = [
     "FORMAT",
+    "WALLS_FORMAT",
     "CompactFormat",
     "MetaCotFormat",
+    "MetaCotWallsFormat",
     "completion",
     "compact_prompt",
     "expected_steps",

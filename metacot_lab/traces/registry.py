@@ -5,12 +5,13 @@ from __future__ import annotations
 from .backtrack import FORMAT as BACKTRACK
 from .base import TraceFormat
 from .metacot import FORMAT as METACOT
+from .metacot import WALLS_FORMAT as METACOT_WALLS
 from .searchformer import FORMAT as SEARCHFORMER
 from .solution import FORMAT as SOLUTION
 from .sos import FORMAT as SOS
 
 FORMATS: dict[str, TraceFormat] = {
-    f.name: f for f in (SOS, SEARCHFORMER, SOLUTION, METACOT, BACKTRACK)
+    f.name: f for f in (SOS, SEARCHFORMER, SOLUTION, METACOT, METACOT_WALLS, BACKTRACK)
 }
 """Every trace format by name."""
 

@@ -15,6 +15,7 @@ maze cells) and the node it is at. A step is legal when:
   ``h`` the problem's heuristic);
 * ``expand`` / ``backtrack``: the state was reached before (a backtrack returns to an
   expanded node); a restated path (SoS ``Operations``) leads to it;
+* ``wall`` (mazes): the cell is a wall inside the grid, next to the current cell;
 * ``goal``: the state was reached and is a goal; ``dead_end``: the state was reached and
   no goal can be reached from it (Countdown: by any further steps; mazes: every open
   neighbour was already reached);
@@ -45,6 +46,7 @@ ERROR_KINDS: tuple[str, ...] = (
     "cost",  # a stated g or h is wrong
     "wall",  # a maze step enters a wall or leaves the grid
     "adjacent",  # a maze step jumps to a cell that is not next to the current one
+    "blocked",  # a cell claimed a wall is open, off the grid or not next to the current one
     "goal",  # a goal claim is false
     "dead_end",  # a dead-end claim is false
     "answer",  # the final answer is rejected by the environment's verifier
@@ -132,6 +134,10 @@ class _Replay:
     def target_error(self, step: TraceStep) -> str | None:
         return None
 
+    def wall_error(self, step: TraceStep) -> str | None:
+        """An error unless ``step`` names a wall next to the current node."""
+        return "blocked: this environment has no walls"
+
     def path_error(self, step: TraceStep, key: Any) -> str | None:
         return None
 
@@ -164,6 +170,8 @@ class _Replay:
         error = self.target_error(step)
         if error is not None:
             return error
+        if step.kind == "wall":
+            return self.wall_error(step)
         first, self.started = not self.started, True
         if step.kind == "generate":
             if first and step.state is not None and self.key(step.state) == self.root:
@@ -214,8 +222,8 @@ class _Replay:
         """Take an illegal ``step`` at its word (after :meth:`step` rejected it), so that the
         replay reads on from what the trace claims: a written state becomes a node under the
         current one, ``expand``/``backtrack`` move there. Used by ``tree_from_trace``."""
-        if step.state is None:
-            return
+        if step.state is None or step.kind == "wall":
+            return  # a wall is no node
         key = self.key(step.state)
         known = self.nodes.get(key)
         if known is None:
@@ -325,6 +333,14 @@ class _MazeReplay(_Replay):
                 return None, f"state: move {step.action!r} from {self.show(here)} does not reach "\
                     f"{self.show(cell)}"
         return cell, None
+
+    def wall_error(self, step: TraceStep) -> str | None:
+        if step.state is None:
+            return "blocked: the wall names no cell"
+        cell = self.key(step.state)
+        if cell not in self.problem.blocked(self.focus):
+            return f"blocked: {self.show(cell)} is not a wall next to {self.show(self.focus)}"
+        return None
 
     def cost_error(self, step: TraceStep, key: Any, gs: set[float]) -> str | None:
         if step.g is not None and all(abs(step.g - g) > 1e-6 for g in gs):

@@ -28,8 +28,8 @@ from ..traces import TraceFormat, get_format
 ROLES: tuple[str, ...] = ("prompt", "explore", "verify", "backtrack", "goal", "error")
 ROLE_OF_KIND: dict[str, str] = {
     "generate": "explore", "expand": "explore", "select": "explore", "close": "explore",
-    "backup": "explore", "dead_end": "verify", "prune": "verify", "backtrack": "backtrack",
-    "goal": "goal",
+    "backup": "explore", "dead_end": "verify", "prune": "verify", "wall": "verify",
+    "backtrack": "backtrack", "goal": "goal",
 }
 ROLE_COLOR: dict[str, str] = {
     "prompt": "#e8e8e8", "explore": "#dbe9f6", "verify": "#fde0c5", "backtrack": "#f4b6c2",
