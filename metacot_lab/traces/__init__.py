@@ -3,17 +3,16 @@
 Every format turns a :class:`~metacot_lab.search.tree.SearchTree` into
 ``prompt(problem) + completion(tree)`` and reads such text back (never raising):
 
-============ ================ ===========================================================
-name         environments     what it writes
-============ ================ ===========================================================
-sos          countdown        Stream of Search text (the published format)
-searchformer maze             Searchformer's create/close/plan tokens (published grammar)
-solution     countdown, maze  the solution path only (the chain-of-thought baseline)
-metacot      countdown, maze  compact Meta-CoT: explore / verify / backtrack / goal lines
-metacot_walls maze            compact Meta-CoT that also writes the walls next to each
-                              expanded cell (the wall check as a written step)
-backtrack    countdown, maze  a solution path with a wrong branch and ``[BACK]`` (Eq. 8)
-============ ================ ===========================================================
+============= ================ ==========================================================
+name          environments     what it writes
+============= ================ ==========================================================
+sos           countdown        Stream of Search text (the published format)
+searchformer  maze             Searchformer's create/close/plan tokens (published grammar)
+solution      countdown, maze  the solution path only (the chain-of-thought baseline)
+metacot       countdown, maze  compact Meta-CoT: explore / verify / backtrack / goal lines
+metacot_walls maze             compact Meta-CoT plus the walls next to each expanded cell
+backtrack     countdown, maze  a solution path with a wrong branch and ``[BACK]`` (Eq. 8)
+============= ================ ==========================================================
 
 :func:`verify_trace` replays a trace in any format on its problem with the environment's
 rules and verifier: the one check that rewards and evaluation use. :func:`tree_from_trace`
