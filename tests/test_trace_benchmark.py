@@ -7,6 +7,8 @@ import re
 import pytest
 from bench_helpers import load_benchmark
 
+from metacot_lab.traces import formats_for
+
 bench = load_benchmark("trace_formats")
 
 LENGTH = re.compile(r"^(\w+): mean [\d.]+ median [\d.]+ p95 [\d.]+ max [\d.]+ tokens$")
@@ -19,7 +21,8 @@ def test_trace_benchmark_prints_one_measurement_per_line(capsys):
     lengths = [m[1] for line in lines if (m := LENGTH.match(line))]
     rates = [m[1] for line in lines if (m := RATE.match(line))]
     assert len(lengths) + len(rates) == len(lines)
-    assert len(lengths) == 2 * 4 * 3 and len(rates) == 4  # 2 settings x 4 formats x 3 counts
+    formats = len(formats_for("countdown")) + len(formats_for("maze"))  # 4 + 5
+    assert len(lengths) == formats * 3 and len(rates) == 4  # each format x 3 counts
     assert all(results[r] > 0 for r in rates)
     assert results["countdown4_dfs_metacot_pieces_mean"] < results["countdown4_dfs_sos_pieces_mean"]
 
