@@ -207,14 +207,8 @@ def test_evaluate_dataset_with_the_course_tokenizer(name):
 def test_answer_rate_counts_right_answers_of_illegal_traces():
     """A search that steps into a wall on a side branch and then finds the goal: unsolved
     (the trace is illegal), but its plan is right, and answer_rate says so."""
-    from metacot_lab.envs.maze import MOVES
-
-    def walls_by_start(m):
-        cells = ((m.start[0] + dx, m.start[1] + dy) for dx, dy in MOVES.values())
-        return [c for c in cells if min(c) >= 0 and max(c) < m.n and not m.is_open(c)]
-
-    maze = next(m for m in MAZES if walls_by_start(m))
-    wall = walls_by_start(maze)[0]
+    maze = next(m for m in MAZES if m.blocked(m.start))
+    wall = maze.blocked(maze.start)[0]
     h = abs(wall[0] - maze.goal[0]) + abs(wall[1] - maze.goal[1])
     broken = f"{wall[0]},{wall[1]} g 1 h {h}\n" + gold(maze, "metacot")
     report = score_generations([maze, maze], [[broken], [gold(maze, "metacot")]], "metacot")

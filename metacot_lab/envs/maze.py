@@ -91,9 +91,10 @@ class Maze:
         return self._neighbours[state[1] * self.n + state[0]]
 
     def blocked(self, state: Cell) -> list[Cell]:
-        """The wall cells next to ``state`` inside the grid, in :data:`MOVES` order."""
+        """The wall cells next to ``state`` (walls lie inside the grid), in :data:`MOVES`
+        order."""
         near = ((state[0] + dx, state[1] + dy) for dx, dy in MOVES.values())
-        return [c for c in near if 0 <= c[0] < self.n and 0 <= c[1] < self.n and c in self.walls]
+        return [c for c in near if c in self.walls]
 
     def actions(self, state: Cell) -> list[str]:
         """Moves onto open neighbouring cells."""
