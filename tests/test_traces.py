@@ -97,13 +97,13 @@ def _problem(env: str, data) -> object:
 # --- registry ----------------------------------------------------------------------------
 def test_registry_names_every_format_and_rejects_others():
     assert set(FORMATS) == {"sos", "searchformer", "solution", "metacot", "metacot_walls",
-                            "backtrack"}
+                            "backtrack", "solution_map", "metacot_map"}
     for name, f in FORMATS.items():
         assert isinstance(f, TraceFormat) and f.name == name and get_format(name) is f
         assert get_format(f) is f
     assert formats_for("countdown") == ["sos", "solution", "metacot", "backtrack"]
     assert formats_for("maze") == ["searchformer", "solution", "metacot", "metacot_walls",
-                                   "backtrack"]
+                                   "backtrack", "solution_map", "metacot_map"]
     for bad in ("SoS", "", None, 3, ["sos"]):
         with pytest.raises(ValueError, match=r"format must be one of \['backtrack', 'metacot'"):
             get_format(bad)
@@ -279,6 +279,43 @@ def test_metacot_walls_is_metacot_plus_the_walls_of_every_expansion(algorithm, p
 
 @pytest.mark.parametrize("algorithm", sorted(ALGORITHMS))
 @FAST
+@given(problem=maze_problems)
+def test_map_formats_are_their_base_formats_under_a_prompt_marking_every_cell(algorithm,
+                                                                              problem):
+    tree = search_tree(algorithm, problem)
+    for name, base in (("metacot_map", "metacot"), ("solution_map", "solution")):
+        f = FORMATS[name]
+        assert f.completion(tree) == FORMATS[base].completion(tree)
+        header, cells = f.prompt(problem).split(" walls ")
+        assert header == FORMATS[base].prompt(problem).split(" walls")[0]
+        marks = re.findall(r"(\d+),(\d+) ([#-])", cells)
+        assert [(int(x), int(y)) for x, y, _ in marks] == \
+            [(x, y) for y in range(problem.n) for x in range(problem.n)]  # reading order
+        assert {(int(x), int(y)) for x, y, m in marks if m == "#"} == problem.walls
+        assert len(marks) == cells.count(",")  # nothing else in the prompt
+        text = f.linearize(tree)
+        assert f.parse(text).problem == problem
+        verdict = verify_trace(problem, text, name)
+        assert verdict == verify_trace(problem, FORMATS[base].linearize(tree), base)
+
+
+def test_map_prompt_must_list_every_cell_once_in_reading_order():
+    maze = Maze(2, frozenset({(1, 0)}), (0, 0), (1, 1))
+    good = "maze 2 start 0,0 goal 1,1 walls 0,0 - 1,0 # 0,1 - 1,1 -\n"
+    assert metacot.MAP_FORMAT.prompt(maze) == good
+    trace = "0,1 g 1 h 1\nat\n1,1 g 2 h 0 goal\n"
+    assert verify_trace(maze, good + trace, "metacot_map").solved
+    for bad in ("walls 0,0 - 1,0 # 0,1 -",  # a cell missing
+                "walls 1,0 # 0,0 - 0,1 - 1,1 -",  # out of order
+                "walls 0,0 - 1,0 # 0,1 - 1,1 - 1,1 -",  # a cell twice
+                "walls 0,0 # 1,0 # 0,1 - 1,1 -"):  # the start is a wall
+        parsed = metacot.MAP_FORMAT.parse(good.replace(good[good.index("walls"):-1], bad) + trace)
+        assert parsed.problem is None and not parsed.ok
+        assert parsed.error == "the prompt does not state a legal problem", bad
+
+
+@pytest.mark.parametrize("algorithm", sorted(ALGORITHMS))
+@FAST
 @given(data=st.data(), env=st.sampled_from(["countdown", "maze"]))
 def test_expected_steps_follow_the_event_log(algorithm, data, env):
     tree = search_tree(algorithm, _problem(env, data))
@@ -287,7 +324,7 @@ def test_expected_steps_follow_the_event_log(algorithm, data, env):
     for name in formats_for(env):
         kinds = [s.kind for s in FORMATS[name].expected_steps(tree)
                  if s.kind != "wall"]  # a wall is no event (its own test is above)
-        if name in ("metacot", "metacot_walls", "sos", "searchformer"):  # event log parts
+        if name in ("metacot", "metacot_walls", "metacot_map", "sos", "searchformer"):
             events = [e for e in tree.events[:goal] if e.kind in written and (
                 name == "searchformer" or (e.kind, e.node) != ("generate", tree.root))]
             it = iter(e.kind for e in events)

@@ -12,6 +12,8 @@ solution      countdown, maze  the solution path only (the chain-of-thought base
 metacot       countdown, maze  compact Meta-CoT: explore / verify / backtrack / goal lines
 metacot_walls maze             compact Meta-CoT plus the walls next to each expanded cell
 backtrack     countdown, maze  a solution path with a wrong branch and ``[BACK]`` (Eq. 8)
+solution_map  maze             ``solution`` under a prompt that marks every cell wall or open
+metacot_map   maze             ``metacot`` under that prompt
 ============= ================ ==========================================================
 
 :func:`verify_trace` replays a trace in any format on its problem with the environment's

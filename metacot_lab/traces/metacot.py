@@ -34,6 +34,12 @@ when the search is already at that node (DFS returning from a leaf it only explo
 comparison (a last number that is not the target); ``prune``, ``close``, ``select`` and
 ``backup`` write nothing. The final answer is the path to the goal.
 
+``metacot_map`` (mazes only) is the same trace under another prompt: every cell of the grid
+in reading order, each followed by its mark, ``#`` a wall and ``-`` open
+(``maze 3 start 0,0 goal 2,2 walls 0,0 - 1,0 # 2,0 - 0,1 - ...``), so that checking a cell
+is finding it in the prompt and reading the mark after it, where the wall list makes the
+model notice that a cell is absent.
+
 ``metacot_walls`` (mazes only) is the same trace with a ``wall`` line after every expansion
 (the root's included) for each wall next to the expanded cell: the check that a move stays
 off the walls, which the plain trace leaves to the model's reading of the prompt, becomes a
@@ -47,7 +53,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..envs.countdown import Countdown
-from ..envs.maze import Maze
+from ..envs.maze import Cell, Maze
 from ..search.tree import SearchTree
 from .base import LineFormat, ParsedTrace, TraceStep
 from .common import NUM, STEP, fail, iter_lines, node_step, step_from_match
@@ -63,10 +69,14 @@ CD_AT = re.compile(rf"(at|back)(?: ({_NUMS}))?")
 MZ_PROMPT = re.compile(
     rf"maze (\d{{1,2}}) start {_CELL} goal {_CELL} walls((?: \d{{1,3}},\d{{1,3}})*)"
 )
+MZ_MAP = re.compile(
+    rf"maze (\d{{1,2}}) start {_CELL} goal {_CELL} walls((?: \d{{1,3}},\d{{1,3}} [#-])+)"
+)
 MZ_EXPLORE = re.compile(rf"{_CELL} g ({_COST}) h ({_COST})( goal)?")
 MZ_VERDICT = re.compile(rf"{_CELL} (goal|dead|wall)")
 MZ_AT = re.compile(rf"(at|back)(?: {_CELL})?")
 _WALL = re.compile(r"(\d{1,3}),(\d{1,3})")
+_MAP_CELL = re.compile(r"(\d{1,3}),(\d{1,3}) ([#-])")
 
 
 def cost_text(value: float) -> str:
@@ -98,6 +108,18 @@ def compact_prompt(problem: Any) -> str:
             f"walls{' ' if walls else ''}{walls}\n")
 
 
+def map_prompt(problem: Maze) -> str:
+    """The prompt of the ``_map`` formats: every cell of the grid in reading order (row by
+    row), each followed by ``#`` (a wall) or ``-`` (open), so every cell a search can name
+    appears in the prompt with its answer next to it."""
+    cells = " ".join(
+        f"{x},{y} {'#' if (x, y) in problem.walls else '-'}"
+        for y in range(problem.n) for x in range(problem.n)
+    )
+    return (f"maze {problem.n} start {cell_text(problem.start)} goal {cell_text(problem.goal)} "
+            f"walls {cells}\n")
+
+
 def read_compact_prompt(line: str) -> tuple[str, Any] | None:
     """``(kind, problem or None)`` if ``line`` is a compact prompt, else ``None``."""
     if m := CD_PROMPT.fullmatch(line):
@@ -112,7 +134,23 @@ def read_compact_prompt(line: str) -> tuple[str, Any] | None:
                                 (int(m[4]), int(m[5])))
         except ValueError:
             return "maze", None
+    if m := MZ_MAP.fullmatch(line):
+        return "maze", _read_map(int(m[1]), (int(m[2]), int(m[3])), (int(m[4]), int(m[5])),
+                                 _MAP_CELL.findall(m[6]))
     return None
+
+
+def _read_map(n: int, start: Cell, goal: Cell,
+              cells: list[tuple[str, str, str]]) -> Maze | None:
+    """The maze of a map prompt, or ``None`` unless it lists every cell once, in order."""
+    listed = [(int(x), int(y)) for x, y, _ in cells]
+    if listed != [(x, y) for y in range(n) for x in range(n)]:
+        return None
+    walls = frozenset(c for c, (_, _, mark) in zip(listed, cells, strict=True) if mark == "#")
+    try:
+        return Maze(n, walls, start, goal)
+    except ValueError:
+        return None
 
 
 def explore_line(tree: SearchTree, node: int) -> tuple[str, TraceStep]:
@@ -223,6 +261,24 @@ class MetaCotFormat(CompactFormat):
         stands for it)."""
         if line is not None:
             yield line, [TraceStep("expand", state)]
+
+
+class MapPrompt(CompactFormat):
+    """Mazes prompted by :func:`map_prompt` (every cell with its wall mark) instead of the
+    wall list; the trace is the base format's. Mix in before a compact format."""
+
+    envs = ("maze",)
+
+    def prompt(self, problem: Any) -> str:
+        """``maze n start x,y goal x,y walls 0,0 - 1,0 # ...``: every cell, row by row."""
+        self.check_problem(problem)
+        return map_prompt(problem)
+
+
+class MetaCotMapFormat(MapPrompt, MetaCotFormat):
+    """Compact Meta-CoT for mazes under the map prompt."""
+
+    name = "metacot_map"
 
 
 class MetaCotWallsFormat(MetaCotFormat):
@@ -393,18 +449,23 @@ class _Reader:
 
 FORMAT = MetaCotFormat()
 WALLS_FORMAT = MetaCotWallsFormat()
+MAP_FORMAT = MetaCotMapFormat()
 prompt, completion, linearize, parse, expected_steps = FORMAT.functions()
 
 __all__ = [
     "FORMAT",
+    "MAP_FORMAT",
     "WALLS_FORMAT",
     "CompactFormat",
+    "MapPrompt",
     "MetaCotFormat",
+    "MetaCotMapFormat",
     "MetaCotWallsFormat",
     "completion",
     "compact_prompt",
     "expected_steps",
     "linearize",
+    "map_prompt",
     "parse",
     "parse_compact",
     "prompt",

@@ -5,13 +5,16 @@ from __future__ import annotations
 from .backtrack import FORMAT as BACKTRACK
 from .base import TraceFormat
 from .metacot import FORMAT as METACOT
+from .metacot import MAP_FORMAT as METACOT_MAP
 from .metacot import WALLS_FORMAT as METACOT_WALLS
 from .searchformer import FORMAT as SEARCHFORMER
 from .solution import FORMAT as SOLUTION
+from .solution import MAP_FORMAT as SOLUTION_MAP
 from .sos import FORMAT as SOS
 
 FORMATS: dict[str, TraceFormat] = {
-    f.name: f for f in (SOS, SEARCHFORMER, SOLUTION, METACOT, METACOT_WALLS, BACKTRACK)
+    f.name: f for f in (SOS, SEARCHFORMER, SOLUTION, METACOT, METACOT_WALLS, BACKTRACK,
+                        SOLUTION_MAP, METACOT_MAP)
 }
 """Every trace format by name."""
 

@@ -10,6 +10,8 @@ trained on Meta-CoT traces differ only in the search (dead ends, backtracking)::
 
 Every explore line with numbers (or a cell) left moves into that node. A tree without a
 goal has an empty completion.
+
+``solution_map`` (mazes) is the same trace under the map prompt of ``metacot_map``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Iterator, Sequence
 
 from ..search.tree import SearchTree
 from .base import TraceStep
-from .metacot import CompactFormat, explore_line, verdict
+from .metacot import CompactFormat, MapPrompt, explore_line, verdict
 
 
 def path_lines(tree: SearchTree, nodes: Sequence[int]) -> Iterator[tuple[str, list[TraceStep]]]:
@@ -52,12 +54,22 @@ class SolutionFormat(CompactFormat):
         return path_lines(tree, tree.solution_path()[1:])
 
 
+class SolutionMapFormat(MapPrompt, SolutionFormat):
+    """Solution-only traces for mazes under the map prompt of
+    :func:`~metacot_lab.traces.metacot.map_prompt`."""
+
+    name = "solution_map"
+
+
 FORMAT = SolutionFormat()
+MAP_FORMAT = SolutionMapFormat()
 prompt, completion, linearize, parse, expected_steps = FORMAT.functions()
 
 __all__ = [
     "FORMAT",
+    "MAP_FORMAT",
     "SolutionFormat",
+    "SolutionMapFormat",
     "completion",
     "expected_steps",
     "linearize",
