@@ -28,7 +28,7 @@ GOOD_MAZE = "0,1 g 1 h 3\nat\n1,1 g 2 h 2\nat\n1,2 g 3 h 1\nat\n2,2 g 4 h 0 goal
 
 def written_nodes(tree: SearchTree, name: str) -> list[int]:
     """The nodes of ``tree`` that format ``name`` writes (the root always)."""
-    if name == "solution":
+    if name in ("solution", "solution_map"):
         return tree.solution_path() or [tree.root]
     if name == "backtrack":
         path = tree.solution_path()
