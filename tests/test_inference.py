@@ -30,6 +30,15 @@ def test_batched_greedy_equals_one_prompt_at_a_time(model, tok):
     assert [len(g) for g in batched] == [1] * len(PROMPTS)
 
 
+@pytest.mark.parametrize("temperature", [0.0, 1.0])
+def test_static_cache_generates_what_the_dynamic_cache_does(model, tok, temperature):
+    kwargs = {"max_new_tokens": 12, "temperature": temperature, "n": 1 + (temperature > 0),
+              "seed": 5, "batch_size": 4}
+    dynamic = generate(model, tok, PROMPTS, cache="dynamic", **kwargs)
+    assert generate(model, tok, PROMPTS, cache="static", **kwargs) == dynamic
+    assert max(g.tokens for gs in dynamic for g in gs) > 1  # something was generated
+
+
 def test_greedy_follows_the_argmax(model, tok):
     (gen,), = generate(model, tok, ["1+2="], max_new_tokens=6)
     ids = tok("1+2=")["input_ids"]
@@ -83,6 +92,7 @@ def test_token_counts_and_the_training_mode_are_kept(model, tok):
     {"temperature": -1.0},
     {"top_p": 0.0},
     {"seed": -1},
+    {"cache": "paged"},
 ])
 def test_bad_arguments_raise_value_error(model, tok, kwargs):
     kwargs = {"prompts": PROMPTS, **kwargs}
