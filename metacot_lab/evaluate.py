@@ -75,7 +75,7 @@ def answer_key(answer: Any) -> Hashable | None:
 class EvalReport:
     """Per-sample and per-problem tables of an evaluation, and aggregates of them."""
 
-    samples: pd.DataFrame  # one row per (problem, sample)
+    samples: pd.DataFrame  # one row per (problem, sample), with the generated text
     problems: pd.DataFrame  # one row per problem
     ks: tuple[int, ...]  # the k of the pass@k / maj@k columns
 
@@ -90,6 +90,31 @@ class EvalReport:
         table = df.groupby(keys, sort=True)[metrics].mean()
         table.insert(0, "problems", df.groupby(keys, sort=True).size())
         return table
+
+    def sampling_curve(self, split: str | None = None) -> pd.DataFrame:
+        """Accuracy against inference compute: one row per k of ``ks`` with ``tokens`` (the
+        mean tokens generated per problem by k samples: k times the mean per sample),
+        ``pass_at_k`` (a legal trace among k samples), ``answer_pass_at_k`` (a right final
+        answer among k: what best-of-k returns when the environment's verifier picks) and
+        ``maj_at_k`` (the most frequent of the first k answers is right: no verifier).
+        ``split`` keeps one split's problems (default: all)."""
+        samples, problems = self.samples, self.problems
+        if split is not None:
+            check_choice("split", split, tuple(problems["split"].unique()))
+            samples = samples[samples["split"] == split]
+            problems = problems[problems["split"] == split]
+        counts = samples.groupby("problem", sort=True).agg(
+            n=("solved", "size"), solved=("solved", "sum"), right=("answer_correct", "sum"))
+        per_sample = pd.to_numeric(samples["tokens"], errors="coerce").mean()
+        rows = []
+        for k in self.ks:
+            rows.append({
+                "k": k, "tokens": k * per_sample,
+                "pass_at_k": _mean_pass(counts, "solved", k),
+                "answer_pass_at_k": _mean_pass(counts, "right", k),
+                "maj_at_k": problems[f"maj@{k}"].mean(),
+            })
+        return pd.DataFrame(rows)
 
 
 def evaluate(
@@ -108,11 +133,13 @@ def evaluate(
     difficulty: Sequence[Any] | None = None,
     split: Sequence[Any] | None = None,
     progress: bool = False,
+    cache: str = "auto",
 ) -> EvalReport:
     """Generate ``n`` completions per problem after ``format``'s prompt and score them.
 
     ``difficulty`` and ``split`` label each problem for the tables ("all" when omitted);
-    ``ks`` defaults to ``(1, n)``.
+    ``ks`` defaults to ``(1, n)``; ``cache`` picks the KV cache (:func:`generate`: the
+    static one is faster for long traces, the dynamic one for short answers).
     """
     fmt = get_format(format)
     problems = list(problems)
@@ -121,7 +148,7 @@ def evaluate(
     prompts = [fmt.prompt(p) for p in problems]
     gens = generate(model, tokenizer, prompts, max_new_tokens=max_new_tokens, n=n,
                     temperature=temperature, top_p=top_p, seed=seed, batch_size=batch_size,
-                    progress=progress)
+                    progress=progress, cache=cache)
     return score_generations(problems, gens, fmt, ks=ks, difficulty=difficulty, split=split)
 
 
@@ -201,6 +228,7 @@ def _score(problem: Any, gen: Generation | str, fmt: TraceFormat) -> dict[str, A
     answer = fmt.parse(fmt.prompt(problem) + text).answer if isinstance(text, str) else None
     key = answer_key(answer)
     return {
+        "text": text,
         "solved": verdict.solved,
         "valid": verdict.valid,
         "optimal": verdict.optimal,
@@ -233,6 +261,11 @@ def _problem_row(i: int, split: Any, difficulty: Any, scored: list[dict[str, Any
     row.update({f"pass@{k}": pass_at_k(n, c, k) for k in ks})
     row.update({f"maj@{k}": maj_at_k(answers, correct, k) for k in ks})
     return row
+
+
+def _mean_pass(counts: pd.DataFrame, column: str, k: int) -> float:
+    return float(sum(pass_at_k(int(n), int(c), k)
+                     for n, c in zip(counts["n"], counts[column], strict=True)) / len(counts))
 
 
 def _labels(name: str, values: Sequence[Any] | None, count: int) -> list[Any]:

@@ -33,6 +33,10 @@ from .validation import check_int
 
 RESULT_KEYS: tuple[str, ...] = ("args", "train", "summary_by_split", "problems")
 """Keys every results file must have (:func:`read_results` refuses a file without them)."""
+SAMPLING_DIR: Path = RESULTS_DIR / "sampling"
+SAMPLING_KEYS: tuple[str, ...] = ("args", "format", "split", "curve")
+SAMPLING_LABELS = ("run", "task", "format", "split", "samples", "temperature")
+SAMPLING_COLUMNS = ("k", "tokens", "pass_at_k", "answer_pass_at_k", "maj_at_k")
 NUMERIC = ("solve_rate", "valid_rate", "optimal_rate", "tokens")
 OUTCOMES: tuple[str, ...] = ("solved", *ERROR_KINDS, "cut off", "no answer")
 """What became of a generated trace (:func:`outcome`), in the order tables list them."""
@@ -71,6 +75,30 @@ def load_results(
     loaded = {name: read_results(name, root) for name in names}
     loaded = {k: v for k, v in loaded.items() if include_finetuned or v.get("base") is None}
     return dict(sorted(loaded.items(), key=lambda item: _order(item[1]["args"])))
+
+
+def load_sampling_curves(root: str | os.PathLike = SAMPLING_DIR) -> pd.DataFrame:
+    """The accuracy-vs-inference-tokens curves that ``benchmarks/sampling_experiment.py``
+    wrote under ``root`` (``<checkpoint>-k<samples>.json``): one row per record and k, with
+    ``run``, ``task``, ``format``, ``split``, ``samples``, ``temperature`` and the curve's
+    ``k``, ``tokens``, ``pass_at_k``, ``answer_pass_at_k``, ``maj_at_k``; sorted by task,
+    format and k. No records: an empty table with these columns."""
+    rows = []
+    for path in sorted(Path(root).glob("*.json")) if Path(root).is_dir() else []:
+        record = json.loads(path.read_text())
+        missing = [k for k in SAMPLING_KEYS if k not in record]
+        if missing:
+            raise ValueError(f"{path}: a sampling record needs the keys {SAMPLING_KEYS}, "
+                             f"lacks {missing}")
+        args = record["args"]
+        labels = {"run": path.stem, "task": task_name(args), "format": record["format"],
+                  "split": record["split"], "samples": args.get("samples"),
+                  "temperature": args.get("temperature")}
+        rows += [{**labels, **{k: point[k] for k in SAMPLING_COLUMNS},
+                  "env": args["env"], "size": int(args["size"])} for point in record["curve"]]
+    df = pd.DataFrame(rows, columns=[*SAMPLING_LABELS, *SAMPLING_COLUMNS, "env", "size"])
+    df = df.sort_values(["env", "size", "format", "k"], kind="stable")
+    return df.drop(columns=["env", "size"]).reset_index(drop=True)
 
 
 def task_name(args: Mapping[str, Any]) -> str:

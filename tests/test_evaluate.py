@@ -218,3 +218,42 @@ def test_answer_rate_counts_right_answers_of_illegal_traces():
     assert report.summary(None)["answer_rate"].item() == 1.0
     garbage = score_generations([maze], [["at\n" * 3]], "metacot")
     assert garbage.problems["answer_rate"].item() == 0.0
+
+
+def test_sampling_curve_against_hand_counts():
+    """Two mazes, four samples each: maze 0 gets one legal trace and one right plan after an
+    illegal step, maze 1 only garbage. The curve's rates are the hand-computed ones."""
+    from metacot_lab.inference import Generation
+
+    maze = next(m for m in MAZES if m.blocked(m.start))
+    wall = maze.blocked(maze.start)[0]
+    h = abs(wall[0] - maze.goal[0]) + abs(wall[1] - maze.goal[1])
+    good = gold(maze, "metacot")
+    broken = f"{wall[0]},{wall[1]} g 1 h {h}\n" + good
+    first = [Generation(t, 10, True) for t in (good, broken, "x", "y")]
+    second = [Generation("z", 30, False)] * 4
+    report = score_generations([maze, maze], [first, second], "metacot", ks=[1, 2, 4],
+                               split=["a", "b"])
+    curve = report.sampling_curve()
+    assert curve["k"].tolist() == [1, 2, 4]
+    assert curve["tokens"].tolist() == [20.0, 40.0, 80.0]  # k x 20 tokens per sample
+    # maze 0: 1 legal of 4 -> pass@1 1/4, pass@2 1/2, pass@4 1; maze 1: 0
+    assert curve["pass_at_k"].tolist() == pytest.approx([0.125, 0.25, 0.5])
+    # 2 right plans of 4 -> 1/2, 1 - C(2,2)/C(4,2) = 5/6, 1
+    assert curve["answer_pass_at_k"].tolist() == pytest.approx([0.25, 5 / 12, 0.5])
+    # the first sample's plan is right and it wins every vote it takes part in
+    assert curve["maj_at_k"].tolist() == [0.5, 0.5, 0.5]
+    only_b = report.sampling_curve(split="b")
+    assert only_b["tokens"].tolist() == [30.0, 60.0, 120.0]
+    assert (only_b[["pass_at_k", "answer_pass_at_k", "maj_at_k"]] == 0.0).all().all()
+    with pytest.raises(ValueError, match="split"):
+        report.sampling_curve(split="c")
+
+
+def test_evaluate_passes_the_cache_choice_to_generate(tok):
+    model = build_model(ModelSize(hidden=32, layers=2, heads=2, intermediate=64), tok, seed=0)
+    reports = [evaluate(model, tok, COUNTDOWNS[:2], "metacot", n=2, temperature=1.0,
+                        max_new_tokens=12, seed=3, cache=cache) for cache in ("static", "dynamic")]
+    assert reports[0].samples["text"].tolist() == reports[1].samples["text"].tolist()
+    with pytest.raises(ValueError, match="cache"):
+        evaluate(model, tok, COUNTDOWNS[:1], "metacot", max_new_tokens=4, cache="paged")

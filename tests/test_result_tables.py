@@ -182,3 +182,44 @@ def test_the_readme_scores_every_run_by_trace_and_by_answer(folder):
                  f"| {test['solve_rate']:.1%} | {test['answer_rate']:.1%} "
                  f"| {held['solve_rate']:.1%} | {held['answer_rate']:.1%} |")
         assert any(cells in row for row in rows), (name, cells)
+
+
+def sampling_record(env, size, fmt, samples, rates):
+    """A record as benchmarks/sampling_experiment.py writes it (only the keys read)."""
+    curve = [{"k": k, "tokens": 10.0 * k, "pass_at_k": r, "answer_pass_at_k": r,
+              "maj_at_k": rates[0]} for k, r in zip((1, 2, 4), rates, strict=False)]
+    return {"args": {"env": env, "size": size, "samples": samples, "temperature": 1.0},
+            "format": fmt, "split": "test", "curve": curve}
+
+
+def test_load_sampling_curves_is_tidy_and_ordered(tmp_path):
+    from metacot_lab.result_tables import SAMPLING_COLUMNS, load_sampling_curves
+
+    assert load_sampling_curves(tmp_path / "none").empty
+    for name, record in {
+        "maze10-solution-k4": sampling_record("maze", 10, "solution", 4, [0.1, 0.2, 0.3]),
+        "maze5-metacot-k2": sampling_record("maze", 5, "metacot", 2, [0.5, 0.6]),
+        "countdown4-solution-k4": sampling_record("countdown", 4, "solution", 4,
+                                                  [0.2, 0.3, 0.4]),
+    }.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(record))
+    df = load_sampling_curves(tmp_path)
+    assert df["run"].tolist() == ["countdown4-solution-k4"] * 3 + ["maze5-metacot-k2"] * 2 + [
+        "maze10-solution-k4"] * 3  # maze5 before maze10
+    assert df["task"].tolist()[3:5] == ["maze5", "maze5"]
+    assert df["k"].tolist() == [1, 2, 4, 1, 2, 1, 2, 4]
+    assert df["answer_pass_at_k"].tolist()[:3] == [0.2, 0.3, 0.4]
+    assert set(SAMPLING_COLUMNS) <= set(df.columns) and (df["samples"] > 0).all()
+    (tmp_path / "broken.json").write_text(json.dumps({"args": {}, "format": "x"}))
+    with pytest.raises(ValueError, match="broken.json.*curve"):
+        load_sampling_curves(tmp_path)
+
+
+def test_shipped_sampling_curves_pair_the_formats_of_a_task():
+    """Every shipped sampling record has its partner format on the same task and split."""
+    from metacot_lab.result_tables import load_sampling_curves
+
+    df = load_sampling_curves()
+    for (task, split), group in df.groupby(["task", "split"]):
+        assert set(group["format"]) == {"solution", "metacot"}, (task, split)
+        assert (group.groupby("format")["tokens"].apply(lambda t: t.is_monotonic_increasing)).all()

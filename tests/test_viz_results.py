@@ -8,6 +8,7 @@ from matplotlib.figure import Figure
 
 from metacot_lab.viz.results import (
     plot_accuracy_vs_difficulty,
+    plot_sampling_curves,
     plot_tokens_vs_difficulty,
     plot_training_comparison,
 )
@@ -56,3 +57,32 @@ def test_training_comparison_draws_a_bar_per_model_and_marks_missing_values():
 def test_training_comparison_needs_solve_rates(runs):
     with pytest.raises(ValueError, match="runs"):
         plot_training_comparison(runs)
+
+
+def curve(tokens, rates):
+    return pd.DataFrame({"k": [1, 2, 4], "tokens": tokens, "answer_pass_at_k": rates,
+                         "maj_at_k": rates[::-1], "pass_at_k": rates})
+
+
+def test_sampling_curves_draw_a_line_per_model_in_each_panel():
+    curves = {"solution": curve([40, 80, 160], [0.2, 0.3, 0.4]),
+              "metacot": curve([600, 1200, 2400], [0.3, 0.4, 0.5])}
+    fig = plot_sampling_curves(curves, title="countdown4")
+    assert len(fig.axes) == 2
+    for ax, metric in zip(fig.axes, ("answer_pass_at_k", "maj_at_k"), strict=True):
+        lines = {line.get_label(): line for line in ax.get_lines()}
+        assert set(lines) == {"solution", "metacot"}
+        assert list(lines["metacot"].get_xdata()) == [600, 1200, 2400]
+        assert list(lines["solution"].get_ydata()) == curves["solution"][metric].tolist()
+        assert ax.get_xscale() == "log"
+    one = plot_sampling_curves(curves, metrics=["pass_at_k"])
+    assert len(one.axes) == 1
+
+
+def test_sampling_curves_reject_bad_input():
+    with pytest.raises(ValueError, match="curves"):
+        plot_sampling_curves({})
+    with pytest.raises(ValueError, match="metrics"):
+        plot_sampling_curves({"a": curve([1, 2, 4], [0, 0, 0])}, metrics=["accuracy"])
+    with pytest.raises(ValueError, match="lacks columns"):
+        plot_sampling_curves({"a": pd.DataFrame({"k": [1], "tokens": [3]})})

@@ -8,14 +8,16 @@ a, "solution": b})``. Error bars are one standard error of the mean over problem
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
+from ..validation import check_choice
 from .style import new_axes
 
 
@@ -117,4 +119,48 @@ def plot_training_comparison(
         # "lora (metacot)" -> two lines, so that long names do not run into each other
         ax.set_xticks(range(len(names)), [n.replace(" (", "\n(") for n in names], fontsize=8)
         ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+SAMPLING_PANELS = {
+    "answer_pass_at_k": "right answer among k (verifier picks)",
+    "maj_at_k": "majority of k answers right (no verifier)",
+    "pass_at_k": "legal trace among k",
+}
+
+
+def plot_sampling_curves(
+    curves: Mapping[str, pd.DataFrame],
+    metrics: Sequence[str] = ("answer_pass_at_k", "maj_at_k"),
+    title: str | None = None,
+) -> Figure:
+    """Accuracy against tokens generated per problem (log scale), one panel per metric of
+    :meth:`~metacot_lab.evaluate.EvalReport.sampling_curve` and one line per named model,
+    each point labelled with its number of samples k."""
+    if not curves:
+        raise ValueError("curves must hold at least one named sampling curve")
+    for metric in metrics:
+        check_choice("metrics", metric, tuple(SAMPLING_PANELS))
+    for name, df in curves.items():
+        missing = {"k", "tokens", *metrics} - set(getattr(df, "columns", ()))
+        if missing:
+            raise ValueError(f"curves[{name!r}] lacks columns {sorted(missing)}")
+    fig = Figure(figsize=(6.0 * len(metrics), 4.2), layout="constrained")
+    for ax, metric in zip(fig.subplots(1, len(metrics), squeeze=False)[0], metrics,
+                          strict=True):
+        for name, df in curves.items():
+            ax.plot(df["tokens"], df[metric], marker="o", ms=4, lw=1.8, label=name)
+            for k, x, y in zip(df["k"], df["tokens"], df[metric], strict=True):
+                ax.annotate(f"k={k}", (x, y), xytext=(3, -10), textcoords="offset points",
+                            fontsize=7, color="0.35")
+        ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_xlabel("tokens generated per problem")
+        ax.set_ylabel(metric.replace("_at_k", "@k").replace("_", " "))
+        ax.set_title(SAMPLING_PANELS[metric], fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(frameon=False, fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=11)
     return fig
