@@ -220,6 +220,26 @@ def test_shipped_sampling_curves_pair_the_formats_of_a_task():
     from metacot_lab.result_tables import load_sampling_curves
 
     df = load_sampling_curves()
+    assert {"countdown4", "maze5"} <= set(df["task"])
     for (task, split), group in df.groupby(["task", "split"]):
         assert set(group["format"]) == {"solution", "metacot"}, (task, split)
-        assert (group.groupby("format")["tokens"].apply(lambda t: t.is_monotonic_increasing)).all()
+        rising = group.groupby("format")["tokens"].apply(lambda t: t.is_monotonic_increasing)
+        assert rising.all(), (task, split)
+
+
+def test_shipped_sampling_curves_agree_with_their_problem_rows():
+    """Each shipped curve's pass@k and maj@k are the means of its per-problem rows, and its
+    tokens are k times the problems' mean tokens per sample."""
+    from metacot_lab.result_tables import SAMPLING_DIR
+
+    paths = sorted(SAMPLING_DIR.glob("*.json"))
+    assert paths
+    for path in paths:
+        record = json.loads(path.read_text())
+        problems = pd.DataFrame(record["problems"])
+        assert (problems["n"] == record["args"]["samples"]).all(), path.name
+        for point in record["curve"]:
+            k = point["k"]
+            assert point["pass_at_k"] == pytest.approx(problems[f"pass@{k}"].mean())
+            assert point["maj_at_k"] == pytest.approx(problems[f"maj@{k}"].mean())
+            assert point["tokens"] == pytest.approx(k * problems["tokens"].mean())
