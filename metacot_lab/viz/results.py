@@ -154,6 +154,7 @@ def plot_sampling_curves(
                 ax.annotate(f"k={k}", (x, y), xytext=(3, -10), textcoords="offset points",
                             fontsize=7, color="0.35")
         ax.set_xscale("log", base=2)
+        ax.margins(x=0.08)  # room for the last point's label
         ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
         ax.set_ylim(-0.03, 1.03)
         ax.set_xlabel("tokens generated per problem")
