@@ -38,6 +38,8 @@ def test_notebook_follows_template(path):
     for heading in ("## What you will learn", "## Prerequisites", "## Summary", "## Exercises"):
         assert heading in text, heading
     assert re.search(rf"^## {int(number)}\.1 ", text, re.M), "numbered sections N.1, N.2, ..."
+    ids = [c.get("id") for _, _, c in cells]  # nbformat 4.5: every cell has a unique id
+    assert None not in ids and len(set(ids)) == len(ids), "cell ids"
     code = [(s, c) for k, s, c in cells if k == "code"]
     assert any(re.search(r"\bif QUICK else\b", s) for s, _ in code), "a parameters cell"
     assert any("assert " in s for s, _ in code), "self-check asserts"
