@@ -93,3 +93,16 @@ def test_describe_hardware_on_a_gpu_names_it(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda i: "Tiny GPU")
     assert config.describe_hardware() == f"Tiny GPU GPU, torch {torch.__version__}"
+
+
+def test_bf16_is_fast_follows_the_cpu_features(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    assert config.bf16_is_fast("cpu") is False  # AVX2 only: bf16 is emulated
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
+    assert config.bf16_is_fast("cpu") is True
+    assert config.bf16_is_fast("mps") is False
+    with pytest.raises(ValueError, match="device"):
+        config.bf16_is_fast("tpu")
