@@ -149,7 +149,7 @@ def sample_model(ns: argparse.Namespace, name: str, samples: int, log: FigureLog
                  ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Draw and score ``samples`` completions per problem with one checkpoint; print its
     curve. Returns its record and its curve."""
-    card = ns.cards[name]
+    card, checkpoint = ns.cards[name], checkpoint_path(name).name
     model, tokenizer = load_checkpoint(name)
     data = build_dataset(ns.env, TRACE_ALGORITHM[ns.env], card["format"], 0, 0, ns.n_eval,
                          ns.n_eval, seed=ns.data_seed,
@@ -162,7 +162,7 @@ def sample_model(ns: argparse.Namespace, name: str, samples: int, log: FigureLog
                               batch_size=ns.eval_batch_size, cache=ns.cache, progress=True)
     seconds = time.perf_counter() - start
     curve = report.sampling_curve()
-    tag = checkpoint_path(name).name.replace("-", "_")
+    tag = checkpoint.replace("-", "_")
     for row in curve.itertuples():
         log.emit(f"{tag}_k{row.k}_tokens", row.tokens, 1)
         log.emit(f"{tag}_k{row.k}_pass", row.pass_at_k, 3)
@@ -173,7 +173,7 @@ def sample_model(ns: argparse.Namespace, name: str, samples: int, log: FigureLog
     record = {
         "args": args | {"samples": samples}, "command": f"{SCRIPT} {' '.join(ns.argv)}",
         "hardware": describe_hardware(), "date": date.today().isoformat(),
-        "checkpoint": checkpoint_path(name).name, "format": card["format"],
+        "checkpoint": checkpoint, "format": card["format"],
         "split": ns.split_name, "sample_seconds": seconds,
         "generations_sha256": texts_digest(report.samples["text"]),
         "curve": table_records(curve, index=False),

@@ -103,15 +103,17 @@ class EvalReport:
             check_choice("split", split, tuple(problems["split"].unique()))
             samples = samples[samples["split"] == split]
             problems = problems[problems["split"] == split]
-        counts = samples.groupby("problem", sort=True).agg(
-            n=("solved", "size"), solved=("solved", "sum"), right=("answer_correct", "sum"))
+        # pass@k and maj@k per problem are in the problems table; pass@k over right answers
+        # (whatever the trace) needs each problem's count of right answers
+        right = samples.groupby("problem", sort=True)["answer_correct"].agg(["size", "sum"])
         per_sample = pd.to_numeric(samples["tokens"], errors="coerce").mean()
         rows = []
         for k in self.ks:
+            answer_pass = [pass_at_k(int(n), int(c), k) for n, c in right.to_numpy()]
             rows.append({
                 "k": k, "tokens": k * per_sample,
-                "pass_at_k": _mean_pass(counts, "solved", k),
-                "answer_pass_at_k": _mean_pass(counts, "right", k),
+                "pass_at_k": problems[f"pass@{k}"].mean(),
+                "answer_pass_at_k": sum(answer_pass) / len(answer_pass),
                 "maj_at_k": problems[f"maj@{k}"].mean(),
             })
         return pd.DataFrame(rows)
@@ -261,11 +263,6 @@ def _problem_row(i: int, split: Any, difficulty: Any, scored: list[dict[str, Any
     row.update({f"pass@{k}": pass_at_k(n, c, k) for k in ks})
     row.update({f"maj@{k}": maj_at_k(answers, correct, k) for k in ks})
     return row
-
-
-def _mean_pass(counts: pd.DataFrame, column: str, k: int) -> float:
-    return float(sum(pass_at_k(int(n), int(c), k)
-                     for n, c in zip(counts["n"], counts[column], strict=True)) / len(counts))
 
 
 def _labels(name: str, values: Sequence[Any] | None, count: int) -> list[Any]:
