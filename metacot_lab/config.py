@@ -36,10 +36,13 @@ def seed_everything(seed: int) -> None:
         pass
 
 
+DEVICES = ("cpu", "cuda", "mps")  # the devices get_device and the models accept
+
+
 def get_device(prefer: str | None = None) -> str:
     """Return ``"cuda"`` or ``"mps"`` when present, else ``"cpu"``; ``prefer`` forces one."""
     if prefer is not None:
-        return check_choice("prefer", prefer, ("cpu", "cuda", "mps"))
+        return check_choice("prefer", prefer, DEVICES)
     try:
         import torch
     except ImportError:
@@ -58,8 +61,7 @@ def bf16_is_fast(device: str | None = None) -> bool:
     CPUs among them, PyTorch emulates bf16 and CPU autocast trains about ten times slower
     than float32 (measured on a 2-core AVX2 AMD EPYC: 490 vs 5,950 tokens/s for the 1m
     model), so a notebook should ask for bf16 only where this is True."""
-    device = get_device() if device is None else check_choice("device", device,
-                                                              ("cpu", "cuda", "mps"))
+    device = get_device() if device is None else check_choice("device", device, DEVICES)
     import torch
 
     if device == "cuda":

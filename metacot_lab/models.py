@@ -26,7 +26,7 @@ from transformers import (
 )
 from transformers.utils import logging as hf_logging
 
-from .config import MAX_SEED
+from .config import DEVICES, MAX_SEED
 from .validation import check_choice, check_int
 
 hf_logging.disable_progress_bar()  # "Loading weights" bars on every save/load clutter notebooks
@@ -122,7 +122,7 @@ def load_model(path: str | os.PathLike, device: str | None = None) -> Any:
         raise ValueError(f"path must be a folder written by save_model, got {str(path)!r}")
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
     if device is not None:
-        model.to(check_choice("device", device, ("cpu", "cuda", "mps")))
+        model.to(check_choice("device", device, DEVICES))
     return model.eval()
 
 
