@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,15 +106,33 @@ def count_parameters(model: torch.nn.Module, trainable_only: bool = False) -> in
 def save_model(
     model: Any, path: str | os.PathLike, tokenizer: PreTrainedTokenizerBase | None = None
 ) -> Path:
-    """Save ``model`` (and ``tokenizer``) with ``save_pretrained``; files get mode 0644."""
+    """Save ``model`` (and ``tokenizer``) with ``save_pretrained``; files get mode 0644.
+    A ``peft`` model's adapter config lists its set-valued fields sorted, so equal models
+    give equal bytes."""
     path = Path(path)
-    model.save_pretrained(path)
+    with _sets_sorted(getattr(model, "peft_config", {}).values()):
+        model.save_pretrained(path)
     if tokenizer is not None:
         tokenizer.save_pretrained(path)
     for file in path.rglob("*"):
         if file.is_file():
             file.chmod(0o644)  # safetensors are written 0600; shipped checkpoints must be readable
     return path
+
+
+@contextmanager
+def _sets_sorted(configs: Any) -> Iterator[None]:
+    """Give the set-valued fields of ``peft`` configs (``target_modules``) as sorted lists
+    while inside: ``peft`` writes a set as ``list(set)``, whose order changes with the
+    process's string-hash seed. The sets are put back on leaving."""
+    swapped = [(c, k, v) for c in configs for k, v in vars(c).items() if isinstance(v, set)]
+    for config, key, value in swapped:
+        setattr(config, key, sorted(value))
+    try:
+        yield
+    finally:
+        for config, key, value in swapped:
+            setattr(config, key, value)
 
 
 def load_model(path: str | os.PathLike, device: str | None = None) -> Any:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import stat
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -74,6 +78,34 @@ def test_save_and_load_round_trip(tok, tmp_path):
         assert torch.equal(model(ids).logits, loaded(ids).logits)
     assert tok2("a+b=")["input_ids"] == tok("a+b=")["input_ids"]
     assert not loaded.training
+
+
+SAVE_ADAPTER = """
+import sys
+from peft import get_peft_model
+from metacot_lab.models import ModelSize, build_model, save_model
+from metacot_lab.train.sft import LoraSettings
+from metacot_lab.traces.tokenizer import build_tokenizer
+tok = build_tokenizer()
+model = build_model(ModelSize(hidden=32, layers=2, heads=2, intermediate=64), tok, seed=0)
+peft_model = get_peft_model(model, LoraSettings().to_peft())
+save_model(peft_model, sys.argv[1])
+assert isinstance(peft_model.peft_config["default"].target_modules, set)  # given back
+"""
+
+
+def test_saved_adapter_config_has_the_same_bytes_under_any_hash_seed(tmp_path):
+    # peft writes target_modules as list(set): without sorting, hash seeds 1 and 2 order
+    # the seven module names differently
+    configs = []
+    for hash_seed in ("1", "2"):
+        out = tmp_path / hash_seed
+        subprocess.run([sys.executable, "-c", SAVE_ADAPTER, str(out)], check=True,
+                       env={**os.environ, "PYTHONHASHSEED": hash_seed})
+        configs.append((out / "adapter_config.json").read_bytes())
+    assert configs[0] == configs[1]
+    modules = json.loads(configs[0])["target_modules"]
+    assert modules == sorted(modules) and len(modules) == 7
 
 
 def test_hub_model_offline_raises_without_touching_the_network(monkeypatch):
