@@ -1,16 +1,19 @@
-"""Decoding speed of a shipped checkpoint with the dynamic and the static KV cache.
+"""Decoding speed of a shipped checkpoint: the compact loop against ``model.generate``.
 
 Prints one figure per line: ``decode_<checkpoint>_<cache>`` is tokens generated (``<eos>``
-included) per second of wall time, ``..._seconds`` the wall time of the batch::
+included) per second of wall time, ``..._seconds`` the wall time of the batch, for each of
+``--caches`` (default: the course's ``compact`` loop, then ``generate`` with the static and
+the dynamic cache)::
 
     .venv/bin/python benchmarks/decoding.py [--checkpoint countdown4-metacot] [--prompts 64]
-        [--max-new-tokens 1024] [--seed 0]
+        [--max-new-tokens 1024] [--caches compact,static,dynamic] [--seed 0]
 
 The prompts are the first ``--prompts`` test problems of the checkpoint's task (its card's
-environment, size, number range and seed), generated greedily in one batch, so both caches
-produce the same tokens; the figure ``..._same_tokens`` (1 or 0) says whether they did.
-Long search traces are where the caches differ (see :mod:`metacot_lab.inference`).
-Timings are wall time and share the CPU with whatever else runs.
+environment, size, number range and seed), generated greedily in one batch, so every cache
+should produce the same tokens; ``..._<cache>_same_tokens`` (1 or 0) says whether a cache
+wrote exactly the first one's texts. Long search traces are where the caches differ (see
+:mod:`metacot_lab.inference`). Timings are wall time and share the CPU with whatever else
+runs.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from collections.abc import Sequence
 
 from metacot_lab.checkpoints import available_checkpoints, load_checkpoint, read_card
 from metacot_lab.data import TRACE_ALGORITHM, build_dataset, env_kwargs_for
-from metacot_lab.inference import generate
+from metacot_lab.inference import CACHES, generate
 from metacot_lab.results import FigureLog
 from metacot_lab.validation import check_choice, check_int
 
@@ -33,8 +36,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--checkpoint", default="countdown4-metacot")
     p.add_argument("--prompts", type=int, default=64, help="prompts in the one batch")
     p.add_argument("--max-new-tokens", type=int, default=1024)
+    p.add_argument("--caches", default="compact,static,dynamic",
+                   help="caches to time, comma-separated; the first is the reference")
     p.add_argument("--seed", type=int, default=0)
     ns = p.parse_args(argv)
+    ns.caches = [c for c in ns.caches.split(",") if c]
+    if not ns.caches:
+        raise ValueError("caches must name at least one cache")
+    for cache in ns.caches:
+        check_choice("caches", cache, [c for c in CACHES if c != "auto"])
     check_choice("checkpoint", ns.checkpoint, available_checkpoints())
     check_int("prompts", ns.prompts, 1, 4096)
     check_int("max_new_tokens", ns.max_new_tokens, 1, 1 << 16)
@@ -43,7 +53,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, float]:
-    """Time both caches, print one figure per line, and return the figures by name."""
+    """Time each cache, print one figure per line, and return the figures by name."""
     ns = parse_args(argv)
     card = read_card(ns.checkpoint)
     env = card["env"]
@@ -53,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     prompts = list(data["test"]["prompt"])
     model, tokenizer = load_checkpoint(ns.checkpoint)
     log, texts = FigureLog(), {}
-    for cache in ("dynamic", "static"):
+    for cache in ns.caches:
         start = time.perf_counter()
         gens = generate(model, tokenizer, prompts, max_new_tokens=ns.max_new_tokens,
                         batch_size=len(prompts), seed=ns.seed, cache=cache)
@@ -62,7 +72,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         texts[cache] = [g.text for gs in gens for g in gs]
         log.emit(f"decode_{ns.checkpoint}_{cache}", tokens / seconds, 0)
         log.emit(f"decode_{ns.checkpoint}_{cache}_seconds", seconds, 1)
-    log.emit(f"decode_{ns.checkpoint}_same_tokens", int(texts["dynamic"] == texts["static"]), 0)
+    first = ns.caches[0]
+    for cache in ns.caches[1:]:
+        log.emit(f"decode_{ns.checkpoint}_{cache}_same_tokens", int(texts[cache] == texts[first]),
+                 0)
     return log.figures
 
 

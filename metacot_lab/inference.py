@@ -5,32 +5,37 @@ length into batches to waste little padding, and generated with ``model.generate
 ``<eos>`` or ``max_new_tokens``. Sampling is deterministic by ``seed`` for the same prompts,
 batch size and hardware, and leaves the global random state alone.
 
-The KV cache is ``transformers``' dynamic cache, which grows by concatenation at every
-step, or its static cache, allocated once for the prompt plus ``max_new_tokens``. On a CPU
-the concatenation dominates long generations: the shipped 5M Countdown-4 search model
-generating 64 traces of up to 1,024 tokens took 145 s with the dynamic cache and 44 s with
-the static one, with the same greedy tokens (2-core AMD EPYC); for short answers the static
-cache is slower (0.8 s and 2.5 s for 64 solutions under the same limit), since every step
-attends over the whole allocation. ``cache="auto"`` takes the static cache from
-:data:`STATIC_CACHE_FROM` new tokens on (``benchmarks/decoding.py`` measures both).
+The KV cache is kept one of three ways (``cache``). ``"compact"`` is the course's own
+decoding loop (:mod:`metacot_lab.decoding`): buffers allocated once, attended only up to the
+positions written, and rows that have finished leave the batch; it runs Llama-style models
+(the course's, or LoRA on them). ``"dynamic"`` and ``"static"`` are ``model.generate`` with
+``transformers``' dynamic cache (grows by concatenation at every step) or its static one
+(allocated once, every step attends over the whole allocation). Greedy decoding gives the
+same tokens all three ways. Measured on the shipped 5M Countdown-4 search model, 64 traces
+of up to 1,024 tokens on a 2-core AVX2 AMD EPYC: dynamic 232 s, static 63 s, compact 29 s
+(``benchmarks/decoding.py``). ``cache="auto"`` takes ``"compact"`` where the model allows it,
+else the static cache from :data:`STATIC_CACHE_FROM` new tokens on (for short answers the
+static cache is slower than the dynamic one, since it attends over its whole allocation).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import torch
 from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase
 
+from . import decoding
 from .config import MAX_SEED
 from .validation import check_choice, check_float, check_int
 
 GENERATION_BATCH = 64  # default sequences per forward pass of generate (a GPU takes more)
-STATIC_CACHE_FROM = 256  # cache="auto" uses the static KV cache from this max_new_tokens on
-CACHES = ("auto", "dynamic", "static")
+STATIC_CACHE_FROM = 256  # cache="auto" without the compact loop: static from this many new tokens
+CACHES = ("auto", "compact", "dynamic", "static")
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,7 @@ def generate(
 ) -> list[list[Generation]]:
     """``n`` completions of each prompt (greedy when ``temperature`` is 0), in prompt order;
     ``batch_size`` counts sequences (prompts times ``n``) per forward pass; ``cache`` is
-    ``"dynamic"``, ``"static"`` or ``"auto"`` (see the module docstring)."""
+    one of :data:`CACHES` (see the module docstring)."""
     if isinstance(prompts, str) or not all(isinstance(p, str) for p in prompts):
         raise ValueError("prompts must be a sequence of strings")
     check_int("max_new_tokens", max_new_tokens, 1, 1 << 20)
@@ -72,16 +77,9 @@ def generate(
         raise ValueError("n > 1 samples need temperature > 0 (greedy decoding repeats itself)")
     if tokenizer.eos_token_id is None or tokenizer.pad_token_id is None:
         raise ValueError("tokenizer must define eos_token and pad_token")
-    static = cache == "static" or (cache == "auto" and max_new_tokens >= STATIC_CACHE_FROM)
-    # no torch.compile behind our back (transformers compiles static-cache decoding on a GPU)
-    caching = {"cache_implementation": "static", "disable_compile": True} if static else {}
-    sampling = (
-        {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": 0}
-        if temperature > 0 else {"do_sample": False, "temperature": None, "top_p": None,
-                                 "top_k": None}
-    )
     encoded = [tokenizer(p)["input_ids"] for p in prompts]
     check_context(model, max((len(x) for x in encoded), default=0), max_new_tokens)
+    decoder = _decoder(model, tokenizer, cache, max_new_tokens, temperature, top_p, seed)
     order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
     per_batch = max(1, batch_size // n)
     results: list[list[Generation]] = [[] for _ in prompts]
@@ -95,13 +93,50 @@ def generate(
             batches = range(0, len(order), per_batch)
             for start in tqdm(batches, desc="generate", disable=not progress):
                 rows = order[start:start + per_batch]
-                out = _generate_batch(model, tokenizer, [encoded[i] for i in rows],
-                                      max_new_tokens, n, sampling | caching)
+                out = decoder([encoded[i] for i in rows for _ in range(n)])
                 for j, i in enumerate(rows):
-                    results[i] = out[j * n:(j + 1) * n]
+                    results[i] = [_generation(tokenizer, ids) for ids in out[j * n:(j + 1) * n]]
     finally:
         model.train(was_training)
     return results
+
+
+def resolve_cache(model: Any, cache: str, max_new_tokens: int) -> str:
+    """The cache ``cache="auto"`` stands for with ``model`` (any other choice is itself):
+    ``"compact"`` where :mod:`metacot_lab.decoding` runs the model, else ``"static"`` from
+    :data:`STATIC_CACHE_FROM` new tokens on, else ``"dynamic"``."""
+    check_choice("cache", cache, CACHES)
+    if cache != "auto":
+        return cache
+    if decoding.supports(model):
+        return "compact"
+    return "static" if max_new_tokens >= STATIC_CACHE_FROM else "dynamic"
+
+
+Decoder = Callable[[list[list[int]]], list[list[int]]]
+
+
+def _decoder(model: Any, tokenizer: PreTrainedTokenizerBase, cache: str, max_new_tokens: int,
+             temperature: float, top_p: float, seed: int) -> Decoder:
+    """A function from a batch of prompt ids to the ids generated after each."""
+    cache = resolve_cache(model, cache, max_new_tokens)
+    pad, eos = tokenizer.pad_token_id, tokenizer.eos_token_id
+    if cache == "compact":
+        if not decoding.supports(model):
+            raise ValueError(f"cache 'compact' runs Llama-style models only, got "
+                             f"{type(model).__name__}; use cache='static' or 'dynamic'")
+        generator = torch.Generator(device=model.device).manual_seed(seed)
+        return partial(decoding.decode, model, max_new_tokens=max_new_tokens, eos_id=eos,
+                       pad_id=pad, temperature=temperature, top_p=top_p, generator=generator)
+    sampling = (
+        {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": 0}
+        if temperature > 0 else {"do_sample": False, "temperature": None, "top_p": None,
+                                 "top_k": None}
+    )
+    # no torch.compile behind our back (transformers compiles static-cache decoding on a GPU)
+    caching = {"cache_implementation": "static", "disable_compile": True} \
+        if cache == "static" else {}
+    return partial(_generate_batch, model, pad, eos, max_new_tokens, sampling | caching)
 
 
 def check_context(model: Any, prompt_tokens: int, max_new_tokens: int) -> None:
@@ -117,28 +152,20 @@ def check_context(model: Any, prompt_tokens: int, max_new_tokens: int) -> None:
         )
 
 
-def _generate_batch(
-    model: Any, tokenizer: PreTrainedTokenizerBase, ids: list[list[int]], max_new_tokens: int,
-    n: int, sampling: dict[str, Any],
-) -> list[Generation]:
+def _generate_batch(model: Any, pad: int, eos: int, max_new_tokens: int,
+                    options: dict[str, Any], ids: list[list[int]]) -> list[list[int]]:
+    """``model.generate`` on one batch; the ids after each prompt, cut after ``eos``."""
     width = max(len(x) for x in ids)
-    pad, eos = tokenizer.pad_token_id, tokenizer.eos_token_id
     input_ids = torch.tensor([[pad] * (width - len(x)) + x for x in ids], device=model.device)
     mask = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in ids], device=model.device)
-    out = model.generate(
-        input_ids=input_ids,
-        attention_mask=mask,
-        max_new_tokens=max_new_tokens,
-        num_return_sequences=n,
-        eos_token_id=eos,
-        pad_token_id=pad,
-        use_cache=True,
-        **sampling,
-    )
-    gens = []
-    for row in out[:, width:].tolist():
-        finished = eos in row
-        row = row[:row.index(eos) + 1] if finished else row
-        text = tokenizer.decode(row, skip_special_tokens=True)
-        gens.append(Generation(text=text, tokens=len(row), finished=finished))
-    return gens
+    out = model.generate(input_ids=input_ids, attention_mask=mask,
+                         max_new_tokens=max_new_tokens, eos_token_id=eos, pad_token_id=pad,
+                         use_cache=True, **options)
+    rows = out[:, width:].tolist()
+    return [row[:row.index(eos) + 1] if eos in row else row for row in rows]
+
+
+def _generation(tokenizer: PreTrainedTokenizerBase, ids: list[int]) -> Generation:
+    finished = bool(ids) and ids[-1] == tokenizer.eos_token_id
+    return Generation(text=tokenizer.decode(ids, skip_special_tokens=True), tokens=len(ids),
+                      finished=finished)

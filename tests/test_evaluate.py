@@ -44,16 +44,16 @@ class GoldModel(torch.nn.Module):
     def device(self):
         return torch.device("cpu")
 
-    def generate(self, input_ids, attention_mask, max_new_tokens, num_return_sequences,
-                 eos_token_id, pad_token_id, **kwargs):
+    def generate(self, input_ids, attention_mask, max_new_tokens, eos_token_id, pad_token_id,
+                 **kwargs):
         rows = []
         for ids, mask in zip(input_ids, attention_mask, strict=True):
             prompt = self.tok.decode(ids[mask.bool()])
             new = self.tok(self.answers[prompt])["input_ids"] + [eos_token_id]
-            rows += [new[:max_new_tokens]] * num_return_sequences
+            rows.append(new[:max_new_tokens])
         width = max(len(r) for r in rows)
         new = torch.tensor([r + [pad_token_id] * (width - len(r)) for r in rows])
-        return torch.cat([input_ids.repeat_interleave(num_return_sequences, 0), new], 1)
+        return torch.cat([input_ids, new], 1)
 
 
 @pytest.fixture(scope="module")
