@@ -24,7 +24,7 @@ from transformers import PreTrainedTokenizerBase
 
 from .envs import problem_from_dict
 from .inference import GENERATION_BATCH, Generation, generate
-from .traces import TraceFormat, get_format, verify_trace
+from .traces import TraceFormat, final_answer, get_format, verify_trace
 from .validation import check_choice, check_int
 
 
@@ -227,8 +227,7 @@ def score_generations(
 def _score(problem: Any, gen: Generation | str, fmt: TraceFormat) -> dict[str, Any]:
     text = gen.text if isinstance(gen, Generation) else gen
     verdict = verify_trace(problem, text, fmt)
-    answer = fmt.parse(fmt.prompt(problem) + text).answer if isinstance(text, str) else None
-    key = answer_key(answer)
+    answer, right = final_answer(problem, text, fmt)
     return {
         "text": text,
         "solved": verdict.solved,
@@ -238,8 +237,8 @@ def _score(problem: Any, gen: Generation | str, fmt: TraceFormat) -> dict[str, A
         "finished": gen.finished if isinstance(gen, Generation) else None,
         "nodes_explored": verdict.nodes_explored,
         "first_error": verdict.first_error,
-        "answer": key,
-        "answer_correct": key is not None and bool(problem.verify(answer)),
+        "answer": answer_key(answer),
+        "answer_correct": right,
     }
 
 

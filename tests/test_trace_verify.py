@@ -17,7 +17,14 @@ from trace_helpers import (
 
 from metacot_lab.envs import Countdown, CountdownConfig, Maze, generate_countdown
 from metacot_lab.search import dfs
-from metacot_lab.traces import ERROR_KINDS, FORMATS, TraceVerdict, verify_trace
+from metacot_lab.traces import (
+    ERROR_KINDS,
+    FORMATS,
+    TraceVerdict,
+    final_answer,
+    tree_from_trace,
+    verify_trace,
+)
 from metacot_lab.traces.sos import END_OF_TEXT
 from metacot_lab.traces.verify import _solvable
 
@@ -224,6 +231,43 @@ def test_garbage_is_invalid_and_never_raises(name, env, text):
         assert v.error_pos is None or 0 <= v.error_pos <= len(text)
 
 
+def _traces_of_every_format(env: str) -> list[str]:
+    """Whole traces and completions of ``env``'s problems in every format that writes it."""
+    problem = Countdown((4, 9, 3, 2), 24) if env == "countdown" else \
+        Maze.from_grid(["S.#..", "..#..", "....#", "##.#.", "....G"])
+    tree = search_tree("dfs" if env == "countdown" else "astar", problem)
+    return [text for f in FORMATS.values() if env in f.envs
+            for text in (f.linearize(tree), f.completion(tree))]
+
+
+FOREIGN = {env: _traces_of_every_format(env) for env in ("countdown", "maze")}
+
+
+@pytest.mark.parametrize("name, env", PAIRS)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_texts_of_every_format_and_environment_never_raise(name, env, data):
+    """Every parser, verifier, tree reader and answer reader of format ``name`` on a problem
+    of ``env``, fed traces written for either environment in any format, cut, spliced and
+    mutated: a verdict, never an exception (the maze formats once raised on a Countdown
+    prompt)."""
+    problem = CD if env == "countdown" else MAZE
+    source = data.draw(st.sampled_from(FOREIGN["maze" if env == "countdown" else "countdown"]
+                                       + FOREIGN[env]))
+    cut = data.draw(st.integers(0, len(source)))
+    noise = data.draw(st.text(alphabet="0123456789 ,-=+*/\n#goalt", max_size=12))
+    at = data.draw(st.integers(0, cut))
+    text = source[:at] + noise + source[at:cut]
+    fmt = FORMATS[name]
+    fmt.parse(text)
+    v = verify_trace(problem, text, name)
+    assert isinstance(v, TraceVerdict)
+    assert v.valid or _kind(v)
+    tree_from_trace(problem, text, name)
+    answer, right = final_answer(problem, text, name)
+    assert right in (True, False)
+
+
 def test_bad_arguments_raise():
     with pytest.raises(ValueError, match="format must be one of"):
         verify_trace(CD, GOOD_CD, "nope")
@@ -231,3 +275,62 @@ def test_bad_arguments_raise():
         verify_trace(CD, GOOD_CD, "searchformer")
     v = verify_trace(CD, None, "metacot")
     assert not v.valid and _kind(v) == "parse"
+
+
+# --- regressions: defects found by fuzzing -----------------------------------------------
+OPEN5 = Maze(5, frozenset(), (0, 0), (4, 4))
+
+
+@pytest.mark.parametrize("name", [n for n, f in FORMATS.items() if "maze" in f.envs])
+def test_a_countdown_prompt_in_a_maze_trace_is_another_problem(name):
+    for text in ("target 24 nums 4 9 3 2\n", "target 24 nums 4 9 3 2\n9*3=27 -> 4 2 27\n"):
+        v = verify_trace(OPEN5, text, name)  # raised ValueError in three maze formats
+        assert not v.valid and _kind(v) in ("problem", "parse"), v
+        tree_from_trace(OPEN5, text, name)
+        assert final_answer(OPEN5, text, name) == (None, False)
+
+
+@pytest.mark.parametrize("name", ["solution", "backtrack"])
+def test_a_looped_maze_path_is_judged_as_written(name):
+    maze = Maze.from_grid(["S.#..", "..#..", "....#", "##.#.", "....G"])
+    text = ("0,1 g 1 h 7\n0,0 g 2 h 8\n0,1 g 3 h 7\n0,2 g 4 h 6\n1,2 g 5 h 5\n2,2 g 6 h 4\n"
+            "2,3 g 7 h 3\n2,4 g 8 h 2\n3,4 g 9 h 1\n4,4 g 10 h 0 goal\n")
+    v = verify_trace(maze, text, name)
+    assert v.valid and v.solved and v.optimal is False  # the written plan has 10 moves, not 8
+    answer, right = final_answer(maze, text, name)
+    assert len(answer) == 11 and answer[1:4] == [(0, 1), (0, 0), (0, 1)] and right
+    straight = text.replace("0,0 g 2 h 8\n0,1 g 3 h 7\n0,2 g 4", "0,2 g 2").replace(
+        "g 5 h 5", "g 3 h 5").replace("g 6 h 4", "g 4 h 4").replace("g 7 h 3", "g 5 h 3")
+    straight = straight.replace("g 8 h 2", "g 6 h 2").replace("g 9 h 1", "g 7 h 1").replace(
+        "g 10 h 0", "g 8 h 0")
+    assert verify_trace(maze, straight, name).optimal is True
+
+
+def test_plan_tokens_alone_are_no_solved_search():
+    tree = dfs.search(MAZE)
+    full = FORMATS["searchformer"].completion(tree)
+    plan_only = "bos " + full[full.index("plan"):]
+    assert verify_trace(MAZE, full, "searchformer").solved
+    v = verify_trace(MAZE, plan_only, "searchformer")
+    assert not v.solved and not v.valid and _kind(v) == "answer", v
+    assert final_answer(MAZE, plan_only, "searchformer")[1]  # the plan itself is right
+
+
+@pytest.mark.parametrize("text, name, problem", [
+    ("\u0669*3=27 -> 4 27\n", "metacot", CD),  # Arabic-Indic nine
+    ("9*3=\uff12\uff17 -> 4 27\n", "solution", CD),  # fullwidth 27
+    ("Exploring Operation: 9*3=\u0662\u0667, Resulting Numbers: [4, 27]\n", "sos", CD),
+    ("\u0660,1 g 1 h 3\n", "metacot", MAZE),
+    ("bos create \u0660 0 c0 c4 eos", "searchformer", MAZE),
+])
+def test_digits_are_ascii_in_every_format(text, name, problem):
+    v = verify_trace(problem, text, name)
+    assert not v.valid and _kind(v) == "parse", v
+    assert verify_trace(problem, text.translate(_ASCII_DIGITS), name).first_error != \
+        v.first_error  # the same text in ASCII digits reads on
+
+
+_ASCII_DIGITS = {ord(c): str(i % 10) for i, c in enumerate(
+    "\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669"
+    "\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19")}
+

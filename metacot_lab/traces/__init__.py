@@ -26,7 +26,7 @@ from __future__ import annotations
 from .base import FormatBase, ParsedTrace, TraceFormat, TraceStep, TraceVerdict
 from .registry import FORMATS, formats_for, get_format
 from .to_tree import tree_from_trace
-from .verify import ERROR_KINDS, verify_trace
+from .verify import ERROR_KINDS, final_answer, verify_trace
 
 __all__ = [
     "ERROR_KINDS",
@@ -36,6 +36,7 @@ __all__ = [
     "TraceFormat",
     "TraceStep",
     "TraceVerdict",
+    "final_answer",
     "formats_for",
     "get_format",
     "tree_from_trace",

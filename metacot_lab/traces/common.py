@@ -10,9 +10,11 @@ from ..envs.countdown import MAX_VALUE, Step
 from ..search.tree import SearchTree
 from .base import ParsedTrace
 
-NUM = rf"\d{{1,{len(str(MAX_VALUE))}}}"
+NUM = rf"[0-9]{{1,{len(str(MAX_VALUE))}}}"
 """A non-negative integer with at most as many digits as any legal value: parsers never
-build huge ints from garbage (and never hit Python's int-from-str digit limit)."""
+build huge ints from garbage (and never hit Python's int-from-str digit limit). Digits are
+ASCII in every trace format, as in :func:`~metacot_lab.envs.countdown.parse_step`: ``\\d``
+would also read Arabic-Indic or fullwidth digits, which no format writes."""
 STEP = rf"({NUM})([-+*/])({NUM})=({NUM})"
 """``a op b = r`` with no spaces, as every format writes a Countdown step (4 groups)."""
 

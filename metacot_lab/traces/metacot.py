@@ -59,24 +59,24 @@ from .base import LineFormat, ParsedTrace, TraceStep
 from .common import NUM, STEP, fail, iter_lines, node_step, step_from_match
 
 _NUMS = rf"{NUM}(?: {NUM})*"
-_CELL = r"(\d{1,3}),(\d{1,3})"
-_COST = r"\d{1,9}(?:\.\d{1,6})?"
+_CELL = r"([0-9]{1,3}),([0-9]{1,3})"
+_COST = r"[0-9]{1,9}(?:\.[0-9]{1,6})?"
 
 CD_PROMPT = re.compile(rf"target ({NUM}) nums ({_NUMS})")
 CD_EXPLORE = re.compile(rf"{STEP}(?: -> ({_NUMS})| != ({NUM})| == ({NUM}) goal)?")
 CD_VERDICT = re.compile(rf"({NUM}) (?:!= ({NUM})|== ({NUM}) goal)")
 CD_AT = re.compile(rf"(at|back)(?: ({_NUMS}))?")
 MZ_PROMPT = re.compile(
-    rf"maze (\d{{1,2}}) start {_CELL} goal {_CELL} walls((?: \d{{1,3}},\d{{1,3}})*)"
+    rf"maze ([0-9]{{1,2}}) start {_CELL} goal {_CELL} walls((?: [0-9]{{1,3}},[0-9]{{1,3}})*)"
 )
 MZ_MAP = re.compile(
-    rf"maze (\d{{1,2}}) start {_CELL} goal {_CELL} walls((?: \d{{1,3}},\d{{1,3}} [#-])+)"
+    rf"maze ([0-9]{{1,2}}) start {_CELL} goal {_CELL} walls((?: [0-9]{{1,3}},[0-9]{{1,3}} [#-])+)"
 )
 MZ_EXPLORE = re.compile(rf"{_CELL} g ({_COST}) h ({_COST})( goal)?")
 MZ_VERDICT = re.compile(rf"{_CELL} (goal|dead|wall)")
 MZ_AT = re.compile(rf"(at|back)(?: {_CELL})?")
-_WALL = re.compile(r"(\d{1,3}),(\d{1,3})")
-_MAP_CELL = re.compile(r"(\d{1,3}),(\d{1,3}) ([#-])")
+_WALL = re.compile(r"([0-9]{1,3}),([0-9]{1,3})")
+_MAP_CELL = re.compile(r"([0-9]{1,3}),([0-9]{1,3}) ([#-])")
 
 
 def cost_text(value: float) -> str:
@@ -316,6 +316,19 @@ def parse_compact(text: str, mode: str) -> ParsedTrace:
     return parsed
 
 
+Path = tuple[Any, "Path"] | tuple[()]
+"""A path from the root as a linked list: ``(last item, path before it)``, ``()`` empty."""
+
+
+def unlink(path: Path | None) -> list[Any]:
+    """The items of a linked :data:`Path`, first to last."""
+    items = []
+    while path:
+        item, path = path
+        items.append(item)
+    return items[::-1]
+
+
 class _Reader:
     """Line-by-line reading state of :func:`parse_compact`."""
 
@@ -328,9 +341,12 @@ class _Reader:
         self.root: Any = None
         self.focus: Any = None  # the written state the search is at (None: unknown)
         self.last: Any = None  # the state of the latest explore line
-        self.paths: dict[Any, tuple[Any, ...]] = {}  # written state -> actions from the root
+        # a path is a linked list (item, path to the parent), () at the root, so extending
+        # one is constant time and memory however deep the trace goes
+        self.paths: dict[Any, Path] = {}  # written state -> its (cheapest) path from the root
         self.stack: list[Any] = []  # path mode: states moved into, root first
-        self.child_path: tuple[Any, ...] | None = None  # the path of the latest explore line
+        self.stack_paths: list[Path] = []  # path mode: the written path to each of them
+        self.child_path: Path | None = None  # the path of the latest explore line
         self.costs: dict[Any, float] = {}  # maze cell -> the g its recorded path has
 
     def read(self, line: str, pos: int) -> str | None:
@@ -344,9 +360,10 @@ class _Reader:
                 self.parsed.problem = problem
                 self.root = problem.initial_state()
                 self.focus, self.paths[self.root], self.stack = self.root, (), [self.root]
+                self.stack_paths = [()]
                 self.costs[self.root] = 0.0
                 return None
-            self.stack = [None]
+            self.stack, self.stack_paths = [None], [None]
         if self.kind is None:  # no prompt: the first step tells the environment
             countdown = (CD_EXPLORE, CD_VERDICT, CD_AT)
             self.kind = "countdown" if any(r.fullmatch(line) for r in countdown) else "maze"
@@ -354,6 +371,7 @@ class _Reader:
             if len(self.stack) < 2:
                 return "[BACK] with no step to undo"
             self.stack.pop()
+            self.stack_paths.pop()
             self._add(TraceStep("backtrack", self.stack[-1]), pos)
             self.focus = self.stack[-1]
             return None
@@ -370,8 +388,9 @@ class _Reader:
         """An explore line: record the step and the node's path (``item`` extends it); in
         path mode, move into the node unless the line ends with a verdict (``judged``)."""
         self._add(TraceStep("generate", state, action, **costs), pos)
-        parent_path = self.paths.get(self.focus)
-        self.child_path = None if parent_path is None else (*parent_path, item)
+        # path mode: the plan is the sequence written; search mode: the path to the node
+        parent_path = self.stack_paths[-1] if self.mode == "path" else self.paths.get(self.focus)
+        self.child_path = None if parent_path is None else (item, parent_path)
         self.last = state
         g = costs.get("g")
         cheaper = g is not None and g < self.costs.get(state, float("inf"))
@@ -382,6 +401,7 @@ class _Reader:
                 self.costs[state] = g
         if self.mode == "path":
             self.stack.append(state)  # a step with a verdict is undone by [BACK] too
+            self.stack_paths.append(self.child_path)
             if not judged:
                 self._add(TraceStep("expand", state), pos)
                 self.focus = state
@@ -392,10 +412,15 @@ class _Reader:
         if kind != "goal":
             return
         self.done = True
-        path = self.child_path if explored else self.paths.get(state)
+        if explored:
+            path = self.child_path
+        elif self.mode == "path":  # the goal must be where the written path stands
+            path = self.stack_paths[-1] if self.stack[-1] == state else None
+        else:
+            path = self.paths.get(state)
         if path is not None:
-            self.parsed.answer = (list(path) if self.kind == "countdown"
-                                  else [self.root, *path])
+            items = unlink(path)
+            self.parsed.answer = items if self.kind == "countdown" else [self.root, *items]
 
     def _move(self, word: str, state: Any, pos: int) -> str | None:
         if word == "at" and state is None:

@@ -29,8 +29,8 @@ from .base import FormatBase, ParsedTrace, TraceStep
 from .common import fail
 
 _TOKEN = re.compile(r"\S+")
-_INT = re.compile(r"\d{1,3}")
-_COST = re.compile(r"c(\d{1,7})")
+_INT = re.compile(r"[0-9]{1,3}")
+_COST = re.compile(r"c([0-9]{1,7})")
 
 
 def _cell_tokens(word: str, cell: Any) -> str:

@@ -19,6 +19,8 @@ maze cells) and the node it is at. A step is legal when:
 * ``goal``: the state was reached and is a goal; ``dead_end``: the state was reached and
   no goal can be reached from it (Countdown: by any further steps; mazes: every open
   neighbour was already reached);
+* a final answer (Countdown steps, a maze plan) follows a goal the trace reached: a
+  Searchformer completion of plan tokens alone is not a solved search;
 * any restated target or goal is the problem's.
 
 ``first_error`` starts with one of :data:`ERROR_KINDS`, then says what is wrong.
@@ -71,6 +73,21 @@ def verify_trace(problem: Any, text: Any, format: str | TraceFormat) -> TraceVer
     return verdict
 
 
+def final_answer(problem: Any, text: Any, format: str | TraceFormat) -> tuple[Any, bool]:
+    """``(answer, right)``: the final answer or plan that ``text`` claims for ``problem``
+    (``None`` when it claims none), read as :func:`verify_trace` reads the text, and whether
+    the environment's verifier accepts that answer, whatever the trace before it. Never
+    raises on any text."""
+    fmt = get_format(format)
+    fmt.check_problem(problem)
+    if not isinstance(text, str):
+        return None, False
+    answer = read_trace(problem, text, fmt)[0].answer
+    if answer is None or (isinstance(answer, list | tuple) and not answer):
+        return None, False
+    return answer, bool(problem.verify(answer))
+
+
 def read_trace(problem: Any, text: str, fmt: TraceFormat) -> tuple[ParsedTrace, int, bool]:
     """``(parsed, offset, same_problem)``: ``text`` parsed by ``fmt`` (a completion alone is
     read after the prompt of ``problem``, and ``offset`` is that prompt's length), and
@@ -82,7 +99,9 @@ def read_trace(problem: Any, text: str, fmt: TraceFormat) -> tuple[ParsedTrace, 
     if parsed.problem is None and not text.startswith(prompt.rstrip("\n")):
         offset = len(prompt)  # the completion alone: read it after its prompt
         parsed = fmt.parse(prompt + text)
-    same = parsed.problem is not None and fmt.prompt(parsed.problem) == prompt
+    stated = parsed.problem
+    # a prompt of another environment is another problem (and has no prompt in this format)
+    same = stated is not None and stated.kind in fmt.envs and fmt.prompt(stated) == prompt
     return parsed, offset, same
 
 
@@ -101,6 +120,13 @@ class _Node:
     parent: Any  # key of the parent node, None at the root
     move: Any  # Countdown: the Step from the parent; maze: the cell itself
     gs: set[float]  # costs from the start it was reached with (one state, several nodes)
+    g_min: float  # the least of them
+
+
+def _cost(value: float) -> float:
+    """A cost as compared: rounded to the 6 decimals a trace can write, so that set
+    membership (constant time, however many costs a state collects) is equality."""
+    return round(value, 6)
 
 
 class _Replay:
@@ -110,7 +136,7 @@ class _Replay:
         self.problem = problem
         root = problem.initial_state()
         self.root = self.key(root)
-        self.nodes: dict[Any, _Node] = {self.root: _Node(root, None, None, {0.0})}
+        self.nodes: dict[Any, _Node] = {self.root: _Node(root, None, None, {0.0}, 0.0)}
         self.expanded = {self.root}
         self.focus = self.root
         self.focus_gs = {0.0}  # the costs the current node may have
@@ -157,6 +183,9 @@ class _Replay:
                 return self.verdict(error, step.pos)
         if parsed.error is not None:
             return self.verdict(f"parse: {parsed.error}", parsed.error_pos)
+        if parsed.answer is not None and self.goal is None:  # e.g. Searchformer plan tokens
+            return self.verdict("answer: the answer follows no search that reached the goal",
+                                0)  # alone: a search format's solution must show its search
         solved, optimal, error = self.answer_check(parsed)
         if error is not None:
             return self.verdict(error, self.goal_pos)
@@ -179,18 +208,19 @@ class _Replay:
             key, error = self.child(step)
             if error is not None:
                 return error
-            gs = {g + 1 for g in self.focus_gs}
-            error = self.cost_error(step, key, gs)
+            error = self.cost_error(step, key, self.focus_gs, 1.0)
             if error is not None:
                 return error
-            gs = gs if step.g is None else {step.g}
+            gs = self.child_costs(step)
+            low = min(gs)
             known = self.nodes.get(key)
             if known is None:
                 state = step.state if step.state is not None else self.made
-                self.nodes[key] = _Node(state, self.focus, self.move_of(step, key), gs)
+                self.nodes[key] = _Node(state, self.focus, self.move_of(step, key), gs, low)
             else:
-                if min(gs) < min(known.gs):  # a cheaper way here (A* reopens the node)
+                if low < known.g_min:  # a cheaper way here (A* reopens the node)
                     known.parent, known.move = self.focus, self.move_of(step, key)
+                    known.g_min = low
                 known.gs |= gs
             self.explored += 1
             return None
@@ -214,9 +244,16 @@ class _Replay:
                 return self.dead_end_error(key)
             else:
                 self.focus = key
-                self.focus_gs = self.nodes[key].gs if step.g is None else {step.g}
+                self.focus_gs = self.nodes[key].gs if step.g is None else {_cost(step.g)}
                 self.expanded.add(key)
         return None
+
+    def child_costs(self, step: TraceStep) -> set[float]:
+        """The costs a node generated by ``step`` may have: the one written, else one more
+        than each of the current node's (a Countdown state has one depth, so one cost)."""
+        if step.g is not None:
+            return {_cost(step.g)}
+        return {_cost(g + 1) for g in self.focus_gs}
 
     def assume(self, step: TraceStep) -> None:
         """Take an illegal ``step`` at its word (after :meth:`step` rejected it), so that the
@@ -227,16 +264,19 @@ class _Replay:
         key = self.key(step.state)
         known = self.nodes.get(key)
         if known is None:
-            gs = {g + 1 for g in self.focus_gs} if step.g is None else {step.g}
-            self.nodes[key] = _Node(step.state, self.focus, self.move_of(step, key), gs)
+            gs = self.child_costs(step)
+            self.nodes[key] = _Node(step.state, self.focus, self.move_of(step, key), gs,
+                                    min(gs))
             self.explored += step.kind == "generate"
         if step.kind in ("expand", "backtrack"):
             self.focus = key
-            self.focus_gs = self.nodes[key].gs if step.g is None else {step.g}
+            self.focus_gs = self.nodes[key].gs if step.g is None else {_cost(step.g)}
             self.expanded.add(key)
 
-    def cost_error(self, step: TraceStep, key: Any, gs: set[float]) -> str | None:
-        """An error if ``step`` states a cost other than one of ``gs`` (or a wrong h)."""
+    def cost_error(self, step: TraceStep, key: Any, gs: set[float],
+                   offset: float = 0.0) -> str | None:
+        """An error if ``step`` states a cost other than ``offset`` more than one of ``gs``
+        (or a wrong h)."""
         return None
 
     def move_of(self, step: TraceStep, key: Any) -> Any:
@@ -342,9 +382,12 @@ class _MazeReplay(_Replay):
             return f"blocked: {self.show(cell)} is not a wall next to {self.show(self.focus)}"
         return None
 
-    def cost_error(self, step: TraceStep, key: Any, gs: set[float]) -> str | None:
-        if step.g is not None and all(abs(step.g - g) > 1e-6 for g in gs):
-            shown = " or ".join(f"{g:g}" for g in sorted(gs))
+    def cost_error(self, step: TraceStep, key: Any, gs: set[float],
+                   offset: float = 0.0) -> str | None:
+        if step.g is not None and _cost(step.g - offset) not in gs:
+            costs = sorted(gs)
+            shown = " or ".join(f"{g + offset:g}" for g in costs[:3])
+            shown += " or ..." if len(costs) > 3 else ""
             return f"cost: g of {self.show(key)} is {shown}, the trace says {step.g:g}"
         h = self.problem.heuristic(key)
         if step.h is not None and abs(step.h - h) > 1e-6:
