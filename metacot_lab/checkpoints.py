@@ -74,13 +74,25 @@ def load_checkpoint(
     name: str | os.PathLike, device: str | None = None, root: str | os.PathLike = CHECKPOINT_DIR
 ) -> tuple[Any, PreTrainedTokenizerBase]:
     """``(model, tokenizer)`` of checkpoint ``name``, float32, in eval mode. An adapter
-    checkpoint comes back as a ``peft.PeftModel`` on its base checkpoint."""
+    checkpoint comes back as a ``peft.PeftModel`` on its base checkpoint (a chain of bases
+    that returns to a checkpoint already in it is a ``ValueError``)."""
+    return _load(name, device, root, ())
+
+
+def _load(name: str | os.PathLike, device: str | None, root: str | os.PathLike,
+          chain: tuple[Path, ...]) -> tuple[Any, PreTrainedTokenizerBase]:
     path = checkpoint_path(name, root)
+    if path.resolve() in chain:
+        names = " -> ".join(p.name for p in (*chain, path.resolve()))
+        raise ValueError(f"base of checkpoint {chain[-1].name!r} must not lead back to "
+                         f"itself: {names}")
     if (path / "adapter_config.json").is_file():
         from peft import PeftModel
 
-        base_name = read_card(path)["base"]
-        base, tokenizer = load_checkpoint(base_name, device, root)
+        card = read_card(path)
+        if "base" not in card:
+            raise ValueError(f"card of adapter checkpoint {path.name!r} must name its base")
+        base, tokenizer = _load(card["base"], device, root, (*chain, path.resolve()))
         model = PeftModel.from_pretrained(base, path)
         return model.eval(), tokenizer
     return load_model(path, device), load_tokenizer(path)
@@ -257,6 +269,9 @@ def main(argv: Sequence[str] | None = None, prog: str = "metacot checkpoint") ->
     if ns.command == "cards":
         print(cards_markdown(ns.root), end="")
         return 0
-    card = export_run(ns.run_dir, ns.name, ns.root, ns.results_dir, ns.dtype)
+    try:
+        card = export_run(ns.run_dir, ns.name, ns.root, ns.results_dir, ns.dtype)
+    except ValueError as err:
+        parser.error(str(err))  # a usage error: the message, exit status 2, no traceback
     print(json.dumps(card["scores"], indent=1))
     return 0

@@ -53,7 +53,6 @@ Command line (also ``metacot data build ...``)::
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import math
 import random
@@ -74,7 +73,7 @@ from .envs import (
     shortest_path_length,
 )
 from .envs.maze import MAX_N
-from .search import ALGORITHMS, dfs
+from .search import ALGORITHMS, check_search_kwargs, dfs, run_search
 from .traces import FORMATS, formats_for, get_format, verify_trace
 from .traces.tokenizer import build_tokenizer
 from .validation import check_choice, check_int
@@ -146,8 +145,8 @@ def build_dataset(
         raise ValueError(f"keep_unsolved must be True or False, got {keep_unsolved!r}")
     if max_tokens is not None:
         check_int("max_tokens", max_tokens, 1, MAX_TOKENS)
-    search_kwargs = _check_search_kwargs(algorithm, search_kwargs)
     generators = _generators(env, env_kwargs, larger_n)
+    search_kwargs = _check_search_kwargs(algorithm, search_kwargs, generators)
     args = {"env": env, "algorithm": algorithm, "format": format,
             "search_kwargs": search_kwargs, "max_tokens": max_tokens}
     return DatasetDict({
@@ -246,16 +245,16 @@ def _tokenizer() -> Any:
     return build_tokenizer()
 
 
-def _check_search_kwargs(algorithm: str, search_kwargs: Any) -> dict[str, Any]:
+def _check_search_kwargs(algorithm: str, search_kwargs: Any,
+                         generators: dict[str, Generator]) -> dict[str, Any]:
+    """The search arguments, checked by name and then by value: the search runs once on a
+    problem here, so a bad value fails now and not inside ``Dataset.map``."""
     if search_kwargs is None:
         return {}
-    if not isinstance(search_kwargs, dict):
-        raise ValueError(f"search_kwargs must be a dict, got {search_kwargs!r}")
-    allowed = [p for p in inspect.signature(ALGORITHMS[algorithm]).parameters
-               if p not in ("problem", "seed")]
-    for key in search_kwargs:
-        check_choice(f"search_kwargs key for {algorithm}", key, allowed)
-    return dict(search_kwargs)
+    kwargs = check_search_kwargs(algorithm, search_kwargs, exclude=("seed",),
+                                 field="search_kwargs")
+    run_search(algorithm, next(iter(generators.values()))(1, 0)[0], **kwargs)
+    return kwargs
 
 
 def _config(cls: type, kwargs: dict[str, Any]) -> Any:
@@ -395,8 +394,9 @@ def parser(prog: str = "python -m metacot_lab.data") -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "python -m metacot_lab.data") -> int:
-    """Run the command line; returns the exit status."""
-    ns = parser(prog).parse_args(argv)
+    """Run the command line; returns the exit status (a bad value exits with 2)."""
+    cli = parser(prog)
+    ns = cli.parse_args(argv)
     env_kwargs = dict(ns.env_kwargs)
     if ns.size is not None:
         env_kwargs["num_numbers" if ns.env == "countdown" else "n"] = ns.size
@@ -408,7 +408,10 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m metacot_lab.d
     }
     if ns.max_tokens is not None:  # absent when unset: build.json of older builds unchanged
         build_args["max_tokens"] = ns.max_tokens
-    dataset = build_dataset(**build_args, num_proc=ns.num_proc)
+    try:
+        dataset = build_dataset(**build_args, num_proc=ns.num_proc)
+    except ValueError as err:
+        cli.error(str(err))  # a usage error: the message, exit status 2, no traceback
     out = save_dataset(dataset, ns.out, build_args)
     for split, ds in dataset.items():
         print(f"{split}: {len(ds)} rows -> {out / (split + '.parquet')}")

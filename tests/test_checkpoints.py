@@ -122,3 +122,24 @@ def test_cards_markdown_has_a_line_per_checkpoint(tok, tmp_path):
     assert "held solved 12.5%, 30 tokens/problem; test solved 25.0%, optimal 20.0%" in lines[0]
     assert "1.5 min training on 2.5M tokens" in lines[0]
     assert lines[1] == "  `python run.py --seed 0`"
+
+
+def test_a_chain_of_bases_that_loops_is_a_value_error(tok, tmp_path):
+    lora = get_peft_model(build_model(TINY, tok, seed=0), LoraSettings(r=2).to_peft())
+    export_checkpoint(lora, tok, tmp_path / "a", CARD | {"base": "b"})
+    export_checkpoint(lora, tok, tmp_path / "b", CARD | {"base": "a"})
+    export_checkpoint(lora, tok, tmp_path / "self", CARD | {"base": "self"})
+    with pytest.raises(ValueError, match="must not lead back to itself: a -> b -> a"):
+        load_checkpoint("a", root=tmp_path)
+    with pytest.raises(ValueError, match="self -> self"):
+        load_checkpoint("self", root=tmp_path)
+
+
+def test_the_command_line_reports_bad_values_as_usage_errors(tmp_path, capsys):
+    from metacot_lab.checkpoints import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["export", str(tmp_path / "missing"), "x", "--root", str(tmp_path)])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage:") and "run_dir must hold results.json" in err

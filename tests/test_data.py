@@ -185,6 +185,8 @@ def test_empty_splits_keep_the_columns():
     ({"search_kwargs": {"seed": 3}}, "search_kwargs"),
     ({"search_kwargs": {"beam": 3}}, "search_kwargs"),
     ({"search_kwargs": [1]}, "search_kwargs"),
+    ({"search_kwargs": {"budget": -1}}, "budget"),  # checked before any row is built
+    ({"search_kwargs": {"heuristic": "nope"}}, "heuristic"),
     ({"env_kwargs": {"colour": 1}}, "env_kwargs"),
     ({"env_kwargs": {"num_numbers": 9}}, "num_numbers"),
     ({"larger_n": 7}, "larger_n"),
@@ -223,8 +225,9 @@ def test_command_line_max_tokens(tmp_path):
     assert args["max_tokens"] == 400
     assert all(max(d["trace_tokens"], default=0) <= 400
                for d in load_dataset_dir(tmp_path).values())
-    with pytest.raises(ValueError, match="max_tokens"):
+    with pytest.raises(SystemExit) as exit_:
         main([*CLI_ARGS, "--max-tokens", "0", "--out", str(tmp_path / "bad")])
+    assert exit_.value.code == 2
 
 
 def test_python_dash_m_entry_point(tmp_path):
@@ -238,14 +241,21 @@ def test_python_dash_m_entry_point(tmp_path):
     assert [len(d) for d in load_dataset_dir(out).values()] == [2, 0, 0, 0]
 
 
-def test_command_line_rejects_bad_arguments(tmp_path):
+def test_command_line_rejects_bad_arguments(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["build", "--env", "chess", "--algorithm", "dfs", "--format", "metacot",
               "--n-train", "1", "--out", str(tmp_path)])
     with pytest.raises(SystemExit):
         main([*CLI_ARGS, "--env-kwargs", "[1]", "--out", str(tmp_path)])
-    with pytest.raises(ValueError, match="n_train"):
-        main([*CLI_ARGS[:-2], "--n-train", "-3", "--out", str(tmp_path)])
+    capsys.readouterr()
+    for bad, name in ((["--n-train", "-3"], "n_train"),
+                      (["--search-kwargs", '{"budget": -1}'], "budget"),
+                      (["--search-kwargs", '{"heuristic": "nope"}'], "heuristic")):
+        with pytest.raises(SystemExit) as exit_:
+            main([*CLI_ARGS[:-2], "--n-train", "2", *bad, "--out", str(tmp_path)])
+        assert exit_.value.code == 2  # a usage error, not a traceback
+        err = capsys.readouterr().err
+        assert err.startswith("usage:") and name in err
     assert cli.main(["frobnicate"]) == 2
 
 

@@ -24,7 +24,7 @@ from metacot_lab.envs import (
     generate_mazes,
     verify_plan,
 )
-from metacot_lab.envs.countdown import Step, parse_step
+from metacot_lab.envs.countdown import HEURISTICS, Step, parse_step
 from metacot_lab.search import (
     ALGORITHMS,
     SearchTree,
@@ -570,6 +570,33 @@ def test_registry_and_run_search():
         assert t.algorithm == name and t.to_json() == fn(p, **SMALL[name]).to_json()
     with pytest.raises(ValueError, match=r"name must be one of \['astar', 'beam', 'bfs'"):
         run_search("dijkstra", p)
+
+
+@pytest.mark.parametrize("name", sorted(ALGORITHMS))
+def test_run_search_names_an_argument_it_does_not_take(name):
+    with pytest.raises(ValueError, match=rf"arguments of {name} must be among \[.*'budget'"):
+        run_search(name, Countdown((4, 9, 3), 24), bogus=1)
+
+
+def test_heuristics_are_chosen_by_name():
+    p, maze = Countdown((4, 9, 3), 24), Maze.from_grid(["S.#", "...", "#.G"])
+    by_name = run_search("astar", p, heuristic="mult", budget=200)
+    by_function = run_search("astar", p, budget=200,
+                             heuristic=lambda s: HEURISTICS["mult"](s, 24))
+    assert by_name.to_json() == by_function.to_json()
+    assert by_name.to_json() != run_search("astar", p, heuristic="sum", budget=200).to_json()
+    zero = run_search("astar", maze, heuristic="zero")
+    assert zero.solved and all(zero.node(n)["h"] == 0 for n in zero.graph)
+    assert run_search("astar", maze, heuristic="manhattan").to_json() == \
+        run_search("astar", maze).to_json()
+    for problem, names in ((p, "'problem', 'zero', 'sum', 'mult'"),
+                           (maze, "'problem', 'zero', 'manhattan'")):
+        for algorithm in ("astar", "beam", "dfs"):
+            with pytest.raises(ValueError, match=f"heuristic must be a function or one of "
+                                                 f"\\[{names}\\], got 'nope'"):
+                run_search(algorithm, problem, heuristic="nope")
+        with pytest.raises(ValueError, match="heuristic must be a function"):
+            run_search("astar", problem, heuristic=3)
 
 
 # --- bad arguments ------------------------------------------------------------------------

@@ -6,6 +6,7 @@ Every algorithm is ``search(problem, *, budget, seed, ...) -> SearchTree``;
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -23,10 +24,30 @@ ALGORITHMS: dict[str, Callable[..., SearchTree]] = {
 }
 
 
-def run_search(name: str, problem: SearchProblem, **kwargs: Any) -> SearchTree:
-    """Run the algorithm called ``name`` (a key of :data:`ALGORITHMS`) on ``problem``."""
+def search_arguments(name: str) -> list[str]:
+    """The keyword arguments algorithm ``name`` takes (besides ``problem``)."""
     if name not in ALGORITHMS:
         raise ValueError(f"name must be one of {sorted(ALGORITHMS)}, got {name!r}")
+    return [p for p in inspect.signature(ALGORITHMS[name]).parameters if p != "problem"]
+
+
+def check_search_kwargs(name: str, kwargs: Any, exclude: tuple[str, ...] = (),
+                        field: str = "arguments") -> dict:
+    """``kwargs`` as a dict, or a ``ValueError`` naming a key algorithm ``name`` does not take
+    (and the keys it does, less ``exclude``); ``field`` is what the message calls them."""
+    if not isinstance(kwargs, dict):
+        raise ValueError(f"{field} must be a dict, got {kwargs!r}")
+    allowed = [p for p in search_arguments(name) if p not in exclude]
+    for key in kwargs:
+        if key not in allowed:
+            raise ValueError(f"{field} of {name} must be among {allowed}, got {key!r}")
+    return dict(kwargs)
+
+
+def run_search(name: str, problem: SearchProblem, **kwargs: Any) -> SearchTree:
+    """Run the algorithm called ``name`` (a key of :data:`ALGORITHMS`) on ``problem``; an
+    argument it does not take is a ``ValueError`` naming the ones it does."""
+    kwargs = check_search_kwargs(name, kwargs)
     return ALGORITHMS[name](problem, **kwargs)
 
 
@@ -37,10 +58,12 @@ __all__ = [
     "astar",
     "beam",
     "bfs",
+    "check_search_kwargs",
     "dfs",
     "label_values",
     "mcts",
     "rollout_value",
     "rollouts",
     "run_search",
+    "search_arguments",
 ]

@@ -23,9 +23,38 @@ def check_search_args(problem: Any, budget: int, seed: int) -> None:
     check_int("seed", seed, 0)
 
 
-def resolve_heuristic(problem: SearchProblem, heuristic: Heuristic | None) -> Heuristic:
-    """``heuristic`` if given, else the problem's own."""
-    return problem.heuristic if heuristic is None else heuristic
+def heuristics(problem: SearchProblem) -> dict[str, Heuristic]:
+    """The heuristics of ``problem`` by name: ``"problem"`` (its own), ``"zero"`` (none: A*
+    becomes uniform-cost search), and Countdown's two Stream of Search heuristics ``"sum"``
+    and ``"mult"`` or the maze's ``"manhattan"``."""
+    named: dict[str, Heuristic] = {"problem": problem.heuristic, "zero": lambda state: 0.0}
+    if getattr(problem, "kind", None) == "countdown":
+        from ..envs.countdown import HEURISTICS
+
+        target = problem.target
+        for name, fn in HEURISTICS.items():
+            named[name] = lambda state, fn=fn: fn(state, target)
+    elif getattr(problem, "kind", None) == "maze":
+        named["manhattan"] = problem.heuristic
+    return named
+
+
+def resolve_heuristic(problem: SearchProblem,
+                      heuristic: Heuristic | str | None) -> Heuristic:
+    """``heuristic`` if it is a function, the one of :func:`heuristics` it names, else
+    (``None``) the problem's own."""
+    if heuristic is None:
+        return problem.heuristic
+    if isinstance(heuristic, str):
+        named = heuristics(problem)
+        if heuristic not in named:
+            raise ValueError(f"heuristic must be a function or one of {list(named)}, got "
+                             f"{heuristic!r}")
+        return named[heuristic]
+    if not callable(heuristic):
+        raise ValueError(f"heuristic must be a function or one of "
+                         f"{list(heuristics(problem))}, got {heuristic!r}")
+    return heuristic
 
 
 def is_dead_end(problem: SearchProblem, state: Any) -> bool:
