@@ -46,6 +46,7 @@ class ParsedTrace:
     answer: Any = None  # the final answer the trace claims (Countdown steps, maze plan cells)
     error: str | None = None
     error_pos: int | None = None
+    unread: str = ""  # text after a goal claim that a format stopping there left unread
 
     @property
     def ok(self) -> bool:

@@ -146,8 +146,8 @@ class SosFormat(FormatBase):
         focus_path: tuple[Step, ...] = ()
         reached: dict[tuple[int, ...], tuple[Step, ...]] = {}  # numbers -> operations there
         first = True
-        for pos, line in iter_lines(text):
-            line = line.replace(END_OF_TEXT, "")
+        for pos, raw in iter_lines(text):
+            line = raw.replace(END_OF_TEXT, "")
             if not line.strip():
                 continue
             if first and not line.startswith("Current State:"):
@@ -191,6 +191,7 @@ class SosFormat(FormatBase):
                 steps.append(TraceStep("goal", state, target=int(m[2]), pos=pos))
                 if state in reached:  # the operations that led to the number claimed
                     parsed.answer = list(reached[state])
+                parsed.unread = line[m.end():] + text[pos + len(raw) + 1:]
                 return parsed
             elif line.strip() == _NO_SOLUTION:
                 return parsed
