@@ -1,5 +1,6 @@
 """The ``metacot`` command: ``metacot data build ...`` (:mod:`metacot_lab.data`) and
-``metacot checkpoint export ...`` (:mod:`metacot_lab.checkpoints`)."""
+``metacot checkpoint export ...`` (:mod:`metacot_lab.checkpoints`) and ``metacot rl ...``
+(:mod:`metacot_lab.rl_experiment`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ USAGE = """usage: metacot COMMAND ...
 commands:
   data        build datasets of search traces (metacot data build --help)
   checkpoint  ship a trained run as a checkpoint (metacot checkpoint export --help)
+  rl          GRPO from a shipped checkpoint, scored before and after (metacot rl --help)
 """
 
 
@@ -28,6 +30,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .checkpoints import main as checkpoint_main
 
         return checkpoint_main(args[1:], prog="metacot checkpoint")
+    if args[0] == "rl":
+        from .rl_experiment import main as rl_main
+
+        return rl_main(args[1:], prog="metacot rl")
     print(f"metacot: unknown command {args[0]!r}\n{USAGE}", end="", file=sys.stderr)
     return 2
 
