@@ -175,7 +175,9 @@ def export_run(
     ``results.json`` and ``model/``) as checkpoint ``name``: the weights stored as ``dtype``
     are evaluated again on the run's test and held-out problems (same settings, greedy, the
     run's generation batch size), the card records those scores next to the run's own, and
-    ``results.json`` is copied to ``results_dir/<name>.json``. Returns the card."""
+    ``results.json`` is copied to ``results_dir/<name>.json``. Returns the card. A run of
+    ``metacot rl`` is shipped by :func:`metacot_lab.rl_experiment.export_rl_run`, its
+    record copied to ``results_dir/rl/<name>.json``."""
     from .data import HELDOUT_SPLIT, TRACE_ALGORITHM, build_dataset, env_kwargs_for
     from .evaluate import evaluate_dataset
     from .inference import GENERATION_BATCH
@@ -186,6 +188,10 @@ def export_run(
     if not name or Path(name).name != name:
         raise ValueError(f"name must be a plain folder name, got {name!r}")
     results = json.loads((run_dir / "results.json").read_text())
+    if "args" not in results and "before" in results:  # an RL record
+        from .rl_experiment import export_rl_run
+
+        return export_rl_run(run_dir, name, root, Path(results_dir) / "rl", dtype)
     args = results["args"]
     env, fmt, seed = args["env"], args["format"], args["seed"]
     heldout = HELDOUT_SPLIT[env]
@@ -205,7 +211,7 @@ def export_run(
         "env": env, "size": args["size"], "number_range": args.get("number_range"),
         "format": fmt, "model_size": args["model_size"], "heldout_split": heldout,
         "n_eval": args["n_eval"], "max_new_tokens": args["max_new_tokens"],
-        "scores": _scores(report.summary(by="split")),
+        "scores": score_fields(report.summary(by="split")),
         "scores_before_rounding": {r["split"]: _pick(r) for r in results["summary_by_split"]},
     }
     export_checkpoint(model, tokenizer, Path(root) / name, card, dtype)
@@ -227,6 +233,9 @@ def cards_markdown(root: str | os.PathLike = CHECKPOINT_DIR) -> str:
                 + (f" on {card['tokens_seen'] / 1e6:.1f}M tokens" if "tokens_seen" in card
                    else "") + f", {card['hardware']}, {card['date']}")
         base = f" (LoRA adapter on `{card['base']}`)" if "base" in card else ""
+        if "rl_from" in card:
+            base = (f" (GRPO from `{card['rl_from']}`, reward `{card['reward']}`, "
+                    f"{card['rl_steps']} steps)")
         entries.append(f"* **`{name}`**{base}: {'; '.join(scores)}. {made}.\n"
                        f"  `{card['command']}`")
     return "\n".join(entries) + "\n"
@@ -248,7 +257,9 @@ def _pick(row: dict[str, Any]) -> dict[str, Any]:
     return {k: (None if v is None or v != v else v) for k, v in row.items() if k in SCORE_FIELDS}
 
 
-def _scores(summary: Any) -> dict[str, dict[str, Any]]:
+def score_fields(summary: Any) -> dict[str, dict[str, Any]]:
+    """A card's ``scores``: the :data:`SCORE_FIELDS` of each split's row of
+    ``EvalReport.summary(by="split")``, NaN written as ``None``."""
     return {split: _pick(row) for split, row in summary.to_dict(orient="index").items()}
 
 
@@ -257,7 +268,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "metacot checkpoint") ->
     ``metacot checkpoint cards`` (:func:`cards_markdown`)."""
     parser = argparse.ArgumentParser(prog=prog, description="ship trained checkpoints")
     sub = parser.add_subparsers(dest="command", required=True)
-    export = sub.add_parser("export", help="a sft_experiment run folder -> data/checkpoints")
+    export = sub.add_parser("export", help="a sft_experiment or metacot rl run folder -> "
+                            "data/checkpoints")
     export.add_argument("run_dir", help="e.g. runs/cd4/metacot (results.json and model/)")
     export.add_argument("name", help="checkpoint name, e.g. countdown4-metacot")
     export.add_argument("--root", default=str(CHECKPOINT_DIR))

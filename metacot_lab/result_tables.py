@@ -34,6 +34,10 @@ from .validation import check_int
 RESULT_KEYS: tuple[str, ...] = ("args", "train", "summary_by_split", "problems")
 """Keys every results file must have (:func:`read_results` refuses a file without them)."""
 SAMPLING_DIR: Path = RESULTS_DIR / "sampling"
+RL_DIR: Path = RESULTS_DIR / "rl"
+RL_KEYS: tuple[str, ...] = ("checkpoint", "config", "train", "before", "after", "curves",
+                            "validation", "behaviour")
+"""Keys every RL record (``metacot rl``'s ``results.json``) must have."""
 SAMPLING_KEYS: tuple[str, ...] = ("args", "format", "split", "curve")
 SAMPLING_LABELS = ("run", "task", "format", "split", "samples", "temperature")
 SAMPLING_COLUMNS = ("k", "tokens", "pass_at_k", "answer_pass_at_k", "maj_at_k")
@@ -61,6 +65,36 @@ def read_results(name: str, root: str | os.PathLike = RESULTS_DIR) -> dict[str, 
     if missing:
         raise ValueError(f"results {str(name)!r} lack the keys {missing}; need {RESULT_KEYS}")
     return results
+
+
+def read_rl_record(name: str, root: str | os.PathLike = RL_DIR) -> dict[str, Any]:
+    """The record of RL run ``name`` (a name under ``root``, ``countdown3-metacot-solved``,
+    or a path to a ``results.json`` that ``metacot rl`` wrote)."""
+    path = Path(name)
+    if not path.is_file():
+        path = Path(root) / f"{name}.json"
+    if not path.is_file():
+        raise ValueError(f"name must be an RL record in {Path(root)} or a path to one; got "
+                         f"{str(name)!r}; available: {available_results(root)}")
+    record = json.loads(path.read_text())
+    missing = [k for k in RL_KEYS if k not in record]
+    if missing:
+        raise ValueError(f"RL record {str(name)!r} lacks the keys {missing}; need {RL_KEYS}")
+    return record
+
+
+def rl_scores(record: Mapping[str, Any]) -> pd.DataFrame:
+    """Greedy scores before and after RL: one row per stage and split (columns
+    ``solve_rate``, ``answer_rate``, ``tokens``, ...)."""
+    rows = [{"stage": stage, **row} for stage in ("before", "after")
+            for row in record[stage]["greedy"]]
+    return pd.DataFrame(rows).set_index(["stage", "split"])
+
+
+def rl_sampling_curves(record: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
+    """The sampling curves (pass@k, maj@k by k) before and after RL, by stage."""
+    return {stage: pd.DataFrame(record[stage]["sampling_curve"])
+            for stage in ("before", "after")}
 
 
 def load_results(

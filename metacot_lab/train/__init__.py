@@ -3,7 +3,7 @@ with verifiable rewards (GRPO) from a supervised checkpoint."""
 
 from __future__ import annotations
 
-from .rl import RL_LR, RLResult, RLRunConfig, train_grpo
+from .rl import RL_LR, RLResult, RLRunConfig, build_grpo_trainer, train_grpo
 from .sft import FULL_LR, LORA_LR, LoraSettings, SFTResult, SFTRunConfig, build_trainer, train_sft
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "RLRunConfig",
     "SFTResult",
     "SFTRunConfig",
+    "build_grpo_trainer",
     "build_trainer",
     "train_grpo",
     "train_sft",

@@ -27,11 +27,12 @@ from typing import Any
 
 import torch
 from datasets import Dataset
+from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase, PrinterCallback, TrainerCallback
 from trl import GRPOConfig, GRPOTrainer
 
 from .. import decoding
-from ..config import MAX_SEED, get_device
+from ..config import MAX_SEED, bf16_is_fast, get_device
 from ..envs import problem_from_dict
 from ..models import count_parameters, save_model
 from ..rewards import REWARDS, get_reward
@@ -88,6 +89,7 @@ class RLRunConfig:
     lora: LoraSettings | None = None
     progress: bool = True
     use_cpu: bool = False
+    bf16: bool | None = None  # autocast for the loss; None: where bf16 is fast (bf16_is_fast)
 
     def check(self) -> None:
         """Raise ``ValueError`` naming the first bad field."""
@@ -116,6 +118,8 @@ class RLRunConfig:
         for name in ("mask_truncated_completions", "progress", "use_cpu"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if self.bf16 not in (None, True, False):
+            raise ValueError(f"bf16 must be None, True or False, got {self.bf16!r}")
         if self.lora is not None:
             if not isinstance(self.lora, LoraSettings):
                 raise ValueError(f"lora must be LoraSettings or None, got {self.lora!r}")
@@ -200,9 +204,9 @@ class Validation(TrainerCallback):
     ``every`` steps (and at the end)."""
 
     def __init__(self, tokenizer: PreTrainedTokenizerBase, problems: Sequence[Any],
-                 format: str, every: int, max_new_tokens: int) -> None:
+                 format: str, every: int, max_new_tokens: int, report: bool = False) -> None:
         self.tokenizer, self.problems, self.format = tokenizer, list(problems), format
-        self.every, self.max_new_tokens = every, max_new_tokens
+        self.every, self.max_new_tokens, self.report = every, max_new_tokens, report
         self.rows: list[dict[str, float]] = []
 
     def measure(self, model: Any, step: int) -> None:
@@ -216,6 +220,10 @@ class Validation(TrainerCallback):
         self.rows.append({"step": step, "solve_rate": float(table["solve_rate"].iloc[0]),
                           "answer_rate": float(table["answer_rate"].iloc[0]),
                           "tokens": float(table["tokens"].iloc[0])})
+        if self.report:  # next to the progress bar
+            row = self.rows[-1]
+            tqdm.write(f"step {step}: greedy validation solve rate {row['solve_rate']:.3f}, "
+                       f"answer rate {row['answer_rate']:.3f}, {row['tokens']:.0f} tokens")
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         self.measure(model, state.global_step)
@@ -232,6 +240,7 @@ def grpo_config(config: RLRunConfig, output_dir: str) -> GRPOConfig:
     """The ``trl`` :class:`GRPOConfig` for ``config`` (CPU traps of STACK.md avoided)."""
     lr = config.learning_rate or (RL_LR * 10 if config.lora is not None else RL_LR)
     device = "cpu" if config.use_cpu else get_device()
+    bf16 = bf16_is_fast(device) if config.bf16 is None else config.bf16
     return GRPOConfig(
         output_dir=output_dir,
         seed=config.seed,
@@ -253,26 +262,23 @@ def grpo_config(config: RLRunConfig, output_dir: str) -> GRPOConfig:
         save_strategy="steps" if config.save_steps is not None else "no",
         save_steps=config.save_steps or 500,
         save_total_limit=config.save_total_limit,
-        bf16=False,  # trl would default to True and fail on a CPU; fp32 at these sizes
-        use_cpu=device == "cpu",
-        gradient_checkpointing=False,  # on by default in trl: slower, useless at 5M
+        bf16=bf16,  # trl would default to True, and fail on a CPU without it
+        use_cpu=device == "cpu" or (bf16 and device != "cuda"),  # CPU autocast
+        activation_checkpointing=False,  # on by default in trl: slower, useless at 5M
         disable_tqdm=not config.progress,
         report_to="none",
         dataloader_pin_memory=torch.cuda.is_available(),
     )
 
 
-def train_grpo(
+def build_grpo_trainer(
     model: Any,
     tokenizer: PreTrainedTokenizerBase,
     dataset: Dataset,
     config: RLRunConfig,
-    validation: Dataset | None = None,
-) -> RLResult:
-    """GRPO on the prompts of ``dataset`` (columns ``prompt``, ``problem``, ``format``, as
-    :mod:`metacot_lab.data` writes them), starting from ``model`` (full weights, a
-    ``peft`` model, or with ``config.lora`` new adapters). ``validation`` (same columns, a
-    split other than test) is decoded greedily every ``config.eval_steps`` steps."""
+) -> tuple[CompactGRPOTrainer, TraceStats]:
+    """The ``trl`` trainer of :func:`train_grpo` (its KL reference: ``model`` as it is now)
+    and the reward wrapper that records the sampled traces, before any step."""
     config.check()
     if not isinstance(dataset, Dataset) or len(dataset) == 0:
         raise ValueError(f"dataset must be a non-empty datasets.Dataset, got {dataset!r}")
@@ -283,7 +289,6 @@ def train_grpo(
     formats = set(dataset["format"])
     if len(formats) != 1:
         raise ValueError(f"dataset rows must share one format, got {sorted(formats)}")
-    own_forward = {id(m) for m in model.modules() if "forward" in vars(m)}
     stats = TraceStats(config.reward)
     with tempfile.TemporaryDirectory(prefix="metacot-rl-ref-") as reference:
         if config.beta > 0 and config.lora is None and not hasattr(model, "peft_config"):
@@ -300,13 +305,32 @@ def train_grpo(
         )
     if not config.progress:
         trainer.remove_callback(PrinterCallback)
+    return trainer, stats
+
+
+def train_grpo(
+    model: Any,
+    tokenizer: PreTrainedTokenizerBase,
+    dataset: Dataset,
+    config: RLRunConfig,
+    validation: Dataset | None = None,
+    validation_max_new_tokens: int | None = None,
+) -> RLResult:
+    """GRPO on the prompts of ``dataset`` (columns ``prompt``, ``problem``, ``format``, as
+    :mod:`metacot_lab.data` writes them), starting from ``model`` (full weights, a
+    ``peft`` model, or with ``config.lora`` new adapters). ``validation`` (same columns, a
+    split other than test) is decoded greedily every ``config.eval_steps`` steps, with
+    ``validation_max_new_tokens`` (default: the completion budget of training)."""
+    own_forward = {id(m) for m in model.modules() if "forward" in vars(m)}
+    trainer, stats = build_grpo_trainer(model, tokenizer, dataset, config)
     monitor = RunMonitor(config.max_seconds, trainer.accelerator)
     trainer.add_callback(monitor)
     checker = None
     if validation is not None:
         problems = [problem_from_dict(json.loads(p)) for p in validation["problem"]]
-        checker = Validation(tokenizer, problems, formats.copy().pop(), config.eval_steps,
-                             config.max_completion_length)
+        checker = Validation(tokenizer, problems, dataset[0]["format"], config.eval_steps,
+                             validation_max_new_tokens or config.max_completion_length,
+                             report=config.progress)
         trainer.add_callback(checker)
     start = time.perf_counter()
     trainer.train(resume_from_checkpoint=config.resume_from_checkpoint or None)

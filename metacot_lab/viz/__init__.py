@@ -7,6 +7,7 @@ the course notebooks do, or any earlier pyplot figure)."""
 
 from .curves import plot_mean_spread
 from .maze import draw_maze, expansion_order
+from .rl import plot_pass_at_k, plot_rl_training, plot_search_behaviour
 from .trace_view import HighlightedTrace, highlight_trace
 from .tree import TreeView, draw_tree, node_label, select_nodes, tree_layout, visits_at
 from .widgets import describe_event, has_front_end, render_frame, step_through
@@ -22,6 +23,9 @@ __all__ = [
     "highlight_trace",
     "node_label",
     "plot_mean_spread",
+    "plot_pass_at_k",
+    "plot_rl_training",
+    "plot_search_behaviour",
     "render_frame",
     "select_nodes",
     "step_through",
