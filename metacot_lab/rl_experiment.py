@@ -208,8 +208,8 @@ def export_rl_run(
     """Ship the trained model of a ``metacot rl`` run (``run_dir`` holds ``results.json``
     and ``model/``) as checkpoint ``name``: the weights stored as ``dtype`` are scored
     greedily again on the run's test and held-out problems, the card keeps the starting
-    checkpoint's description (``rl_from``, its ``tokens_seen`` of supervised training) with
-    the RL run's, and ``results.json`` is copied to ``results_dir/<name>.json``."""
+    checkpoint's description and name (``rl_from``) with the RL run's (its
+    ``train_seconds`` are the RL run's), and ``results.json`` is copied to ``results_dir/<name>.json``."""
     run_dir = Path(run_dir)
     record = json.loads((run_dir / "results.json").read_text())
     missing = [k for k in RL_KEYS if k not in record]
@@ -227,8 +227,7 @@ def export_rl_run(
     report = evaluate_dataset(model, tokenizer, data, splits=["test", record["heldout_split"]],
                               max_new_tokens=max_new, seed=seed)
     card = {
-        **{k: start[k] for k in ("size", "number_range", "model_size", "tokens_seen")
-           if k in start},
+        **{k: start[k] for k in ("size", "number_range", "model_size") if k in start},
         "command": record["command"], "seed": seed, "hardware": record["hardware"],
         "date": record["date"], "train_seconds": record["train"]["wall_seconds"],
         "parameters": record["parameters"], "env": env, "format": fmt,
