@@ -209,7 +209,8 @@ def export_rl_run(
     and ``model/``) as checkpoint ``name``: the weights stored as ``dtype`` are scored
     greedily again on the run's test and held-out problems, the card keeps the starting
     checkpoint's description and name (``rl_from``) with the RL run's (its
-    ``train_seconds`` are the RL run's), and ``results.json`` is copied to ``results_dir/<name>.json``."""
+    ``train_seconds`` are the RL run's), and ``results.json`` is copied to
+    ``results_dir/<name>.json``."""
     run_dir = Path(run_dir)
     record = json.loads((run_dir / "results.json").read_text())
     missing = [k for k in RL_KEYS if k not in record]
