@@ -54,32 +54,28 @@ def available_results(root: str | os.PathLike = RESULTS_DIR) -> list[str]:
 
 def read_results(name: str, root: str | os.PathLike = RESULTS_DIR) -> dict[str, Any]:
     """The results of run ``name`` (a name under ``root`` or a path to a JSON file)."""
-    path = Path(name)
-    if not path.is_file():
-        path = Path(root) / f"{name}.json"
-    if not path.is_file():
-        raise ValueError(f"name must be a results file in {Path(root)} or a path to one; got "
-                         f"{str(name)!r}; available: {available_results(root)}")
-    results = json.loads(path.read_text())
-    missing = [k for k in RESULT_KEYS if k not in results]
-    if missing:
-        raise ValueError(f"results {str(name)!r} lack the keys {missing}; need {RESULT_KEYS}")
-    return results
+    return _read_record(name, root, RESULT_KEYS, "a results file")
 
 
 def read_rl_record(name: str, root: str | os.PathLike = RL_DIR) -> dict[str, Any]:
     """The record of RL run ``name`` (a name under ``root``, ``countdown3-metacot-solved``,
     or a path to a ``results.json`` that ``metacot rl`` wrote)."""
+    return _read_record(name, root, RL_KEYS, "an RL record")
+
+
+def _read_record(name: str, root: str | os.PathLike, keys: Sequence[str],
+                 what: str) -> dict[str, Any]:
+    """The JSON record ``name`` (under ``root``, or a path), which must hold ``keys``."""
     path = Path(name)
     if not path.is_file():
         path = Path(root) / f"{name}.json"
     if not path.is_file():
-        raise ValueError(f"name must be an RL record in {Path(root)} or a path to one; got "
+        raise ValueError(f"name must be {what} in {Path(root)} or a path to one; got "
                          f"{str(name)!r}; available: {available_results(root)}")
     record = json.loads(path.read_text())
-    missing = [k for k in RL_KEYS if k not in record]
+    missing = [k for k in keys if k not in record]
     if missing:
-        raise ValueError(f"RL record {str(name)!r} lacks the keys {missing}; need {RL_KEYS}")
+        raise ValueError(f"{what} {str(name)!r} lacks the keys {missing}; need {tuple(keys)}")
     return record
 
 

@@ -71,7 +71,7 @@ def test_read_results_errors_name_the_problem(root):
     with pytest.raises(ValueError, match="available: .*countdown4-metacot"):
         read_results("countdown9-metacot", root)
     (root / "broken.json").write_text(json.dumps({"args": {}}))
-    with pytest.raises(ValueError, match="lack the keys"):
+    with pytest.raises(ValueError, match="lacks the keys"):
         read_results("broken", root)
 
 
