@@ -39,7 +39,7 @@ from ..rewards import REWARDS, get_reward
 from ..traces import get_format, verify_trace
 from ..traces.verify import read_trace
 from ..validation import check_choice, check_float, check_int
-from .sft import LoraSettings, RunMonitor, drop_training_wrappers
+from .sft import LoraSettings, RunMonitor, check_switches, drop_training_wrappers
 
 RL_LR = 5e-5
 """Default learning rate: trl's 1e-6 is tuned for billion-parameter models and leaves a 5M
@@ -115,15 +115,7 @@ class RLRunConfig:
             check_int("save_steps", self.save_steps, 1, 1 << 40)
         if (self.save_steps is not None or self.resume_from_checkpoint) and not self.output_dir:
             raise ValueError("output_dir must be set to save or resume checkpoints")
-        for name in ("mask_truncated_completions", "progress", "use_cpu"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        if self.bf16 not in (None, True, False):
-            raise ValueError(f"bf16 must be None, True or False, got {self.bf16!r}")
-        if self.lora is not None:
-            if not isinstance(self.lora, LoraSettings):
-                raise ValueError(f"lora must be LoraSettings or None, got {self.lora!r}")
-            self.lora.to_peft()
+        check_switches(self, ("mask_truncated_completions", "progress", "use_cpu"))
 
 
 @dataclass

@@ -22,6 +22,7 @@ import os
 import tempfile
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,15 +138,22 @@ class SFTRunConfig:
         if (self.save_steps is not None or self.resume_from_checkpoint) and not self.output_dir:
             raise ValueError("output_dir must be set to save or resume checkpoints")
         check_choice("packing", self.packing, (None, "whole", "wrapped"))
-        for name in ("use_cpu", "progress"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        if self.bf16 not in (None, True, False):
-            raise ValueError(f"bf16 must be None, True or False, got {self.bf16!r}")
-        if self.lora is not None:
-            if not isinstance(self.lora, LoraSettings):
-                raise ValueError(f"lora must be LoraSettings or None, got {self.lora!r}")
-            self.lora.to_peft()
+        check_switches(self, ("use_cpu", "progress"))
+
+
+def check_switches(config: Any, flags: Sequence[str]) -> None:
+    """The fields a training run config shares: each of ``flags`` True or False, ``bf16``
+    None, True or False, ``lora`` None or valid ``LoraSettings`` (``ValueError`` naming the
+    first bad one)."""
+    for name in flags:
+        if not isinstance(getattr(config, name), bool):
+            raise ValueError(f"{name} must be True or False, got {getattr(config, name)!r}")
+    if config.bf16 not in (None, True, False):
+        raise ValueError(f"bf16 must be None, True or False, got {config.bf16!r}")
+    if config.lora is not None:
+        if not isinstance(config.lora, LoraSettings):
+            raise ValueError(f"lora must be LoraSettings or None, got {config.lora!r}")
+        config.lora.to_peft()
 
 
 @dataclass
